@@ -1,0 +1,100 @@
+/**
+ * The composition root: reads the configuration, picks the adapters and wires
+ * the layers. `buildApp` does not listen, so tests can start as many servers
+ * as they like.
+ */
+import type { AddressInfo } from 'node:net';
+import swagger from '@fastify/swagger';
+import { fastify, LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import type { Logger } from 'pino';
+import { MemoryBus } from './adapters/bus-memory.js';
+import { SqliteStore } from './adapters/store-sqlite.js';
+import { ConfigError, type Config } from './config.js';
+import { installErrorHandling, registerRoutes } from './edges/http.js';
+import { CloseCode } from './edges/ws-connection.js';
+import { Gateway, WS_PATH } from './edges/ws-gateway.js';
+import { createLogger } from './log.js';
+import type { Bus } from './ports/bus.js';
+import type { Store } from './ports/store.js';
+import { PROTOCOL_VERSION } from './protocol/schemas.js';
+import { ChatService } from './service/chat.js';
+import { Hub } from './service/hub.js';
+
+export interface App {
+  readonly config: Config;
+  readonly log: Logger;
+  readonly store: Store;
+  readonly service: ChatService;
+  readonly http: FastifyInstance;
+  readonly gateway: Gateway;
+  /** Migrates, listens, and turns ready. Resolves with the bound port. */
+  listen(): Promise<number>;
+  /** Stops taking traffic, closes sockets with `code`, finishes writes, closes storage. */
+  close(code?: number): Promise<void>;
+}
+
+export function createStore(config: Config): Store {
+  const url = config.databaseUrl;
+  if (url.startsWith('sqlite:')) return new SqliteStore(url.slice('sqlite:'.length), { synchronous: config.sqliteSynchronous });
+  throw new ConfigError(`Invalid configuration: DATABASE_URL must start with sqlite: (got ${JSON.stringify(url)})`);
+}
+
+export function buildApp(config: Config, deps: { store?: Store; bus?: Bus; log?: Logger } = {}): App {
+  const log = deps.log ?? createLogger(config);
+  const store = deps.store ?? createStore(config);
+  const bus = deps.bus ?? new MemoryBus();
+  const hub = new Hub(bus);
+  const service = new ChatService(store, hub, config, log);
+  let ready = false;
+
+  const http = fastify({
+    loggerInstance: log as FastifyBaseLogger,
+    logController: new LogController({ disableRequestLogging: true }),
+    bodyLimit: config.maxFrameBytes,
+    ajv: { customOptions: { removeAdditional: false, coerceTypes: true } },
+  });
+  void http.register(swagger, {
+    openapi: {
+      openapi: '3.1.0',
+      info: {
+        title: 'Parley HTTP API',
+        version: `${PROTOCOL_VERSION}.0.0`,
+        description: `Realtime messages flow over the WebSocket at ${WS_PATH} (see docs/protocol.md); this API offers the same requests over HTTP. Errors have the body {"error": {"code", "message"}} with the codes of the shared catalogue.`,
+      },
+      components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer', description: 'The session token from /v1/login.' } } },
+    },
+  });
+  installErrorHandling(http);
+  void http.register(async (scope) => {
+    registerRoutes(scope, service, async () => {
+      if (!ready) return false;
+      try {
+        await store.ping();
+        return true;
+      } catch {
+        return false;
+      }
+    });
+  });
+  const gateway = new Gateway(http.server, service, hub, config, log);
+
+  return {
+    config, log, store, service, http, gateway,
+    async listen() {
+      await store.migrate();
+      await http.listen({ host: config.host, port: config.port });
+      ready = true;
+      const port = (http.server.address() as AddressInfo).port;
+      log.info({ port, ws: WS_PATH, database: config.databaseUrl.replace(/\/\/[^@]*@/, '//***@') }, 'parley listening');
+      return port;
+    },
+    async close(code = CloseCode.goingAway) {
+      ready = false;
+      await gateway.close(code);
+      await http.close();
+      while (service.pendingSends > 0) await new Promise((r) => setTimeout(r, 5));
+      await bus.close();
+      await store.close();
+    },
+  };
+}

@@ -1,0 +1,86 @@
+/**
+ * `parley <command> [flags]`: serve, migrate, bench. Every setting can be a
+ * flag or an environment variable (see `parley help`).
+ */
+import { buildApp, createStore } from './app.js';
+import { ConfigError, describeSettings, loadConfig } from './config.js';
+import { CloseCode } from './edges/ws-connection.js';
+import { createLogger } from './log.js';
+
+const USAGE = `Usage: parley <command> [flags]
+
+Commands:
+  serve     run the server (WebSocket at /v1/ws, HTTP API under /v1)
+  migrate   bring the database schema up to date and exit
+  bench     drive a server with load and print latency and throughput (parley bench --help)
+  help      this text
+
+Settings (flag, environment variable, meaning):
+${describeSettings().join('\n')}
+`;
+
+async function serve(argv: string[]): Promise<void> {
+  const config = loadConfig(process.env, argv);
+  const app = buildApp(config);
+  await app.listen();
+  let stopping = false;
+  const stop = (signal: string) => {
+    if (stopping) {
+      app.log.warn({ signal }, 'second signal: exiting now');
+      process.exit(1);
+    }
+    stopping = true;
+    app.log.info({ signal }, 'shutting down');
+    const force = setTimeout(() => process.exit(1), 10_000).unref();
+    app.close(CloseCode.restart).then(() => {
+      clearTimeout(force);
+      process.exit(0);
+    }, (err: unknown) => {
+      app.log.error({ err }, 'shutdown failed');
+      process.exit(1);
+    });
+  };
+  process.on('SIGTERM', () => stop('SIGTERM'));
+  process.on('SIGINT', () => stop('SIGINT'));
+}
+
+async function migrate(argv: string[]): Promise<void> {
+  const config = loadConfig(process.env, argv);
+  const log = createLogger(config);
+  const store = createStore(config);
+  await store.migrate();
+  await store.close();
+  log.info({ database: config.databaseUrl }, 'schema is up to date');
+}
+
+export async function main(args: string[]): Promise<void> {
+  const [command, ...rest] = args;
+  try {
+    switch (command) {
+      case 'serve':
+        return await serve(rest);
+      case 'migrate':
+        return await migrate(rest);
+      case 'bench': {
+        const { runBench } = await import('../bench/bench.js');
+        return await runBench(rest);
+      }
+      case undefined:
+      case 'help':
+      case '--help':
+      case '-h':
+        process.stdout.write(USAGE);
+        return;
+      default:
+        process.stderr.write(`parley: unknown command "${command}"\n\n${USAGE}`);
+        process.exitCode = 2;
+    }
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      process.stderr.write(`parley: ${err.message}\n`);
+      process.exitCode = 2;
+      return;
+    }
+    throw err;
+  }
+}

@@ -1,0 +1,108 @@
+import { parseArgs } from 'node:util';
+
+/**
+ * Configuration: every setting has an environment variable and a matching
+ * flag (`MAX_FRAME_BYTES` <-> `--max-frame-bytes`). Flags win over the
+ * environment. Values are validated once at start-up; a bad value stops the
+ * process with a sentence naming the setting. The result is frozen.
+ */
+export interface Config {
+  readonly host: string;
+  readonly port: number;
+  /** `sqlite:<path>` (default `sqlite:./data/parley.db`) or `sqlite::memory:`. */
+  readonly databaseUrl: string;
+  readonly sqliteSynchronous: 'full' | 'normal';
+  readonly logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+  readonly nodeId: string;
+  readonly maxFrameBytes: number;
+  readonly maxMessageChars: number;
+  readonly sendRatePerSec: number;
+  readonly sendBurst: number;
+  readonly maxConnectionsPerUser: number;
+  readonly pageSizeMax: number;
+  readonly maxBufferedBytes: number;
+  readonly heartbeatMs: number;
+}
+
+interface Setting<K extends keyof Config> {
+  key: K;
+  env: string;
+  def: Config[K];
+  help: string;
+  parse(raw: string): Config[K] | undefined;
+  expect: string;
+}
+
+function int(min: number, max: number) {
+  return (raw: string): number | undefined => {
+    if (!/^-?\d+$/.test(raw.trim())) return undefined;
+    const n = Number(raw);
+    return Number.isSafeInteger(n) && n >= min && n <= max ? n : undefined;
+  };
+}
+function oneOf<T extends string>(...values: T[]) {
+  return (raw: string): T | undefined => (values as string[]).includes(raw) ? (raw as T) : undefined;
+}
+const nonEmpty = (raw: string): string | undefined => (raw.trim() === '' ? undefined : raw.trim());
+
+// `as never` keeps the table compact; each row's parser is checked by `expect` text and tests.
+const SETTINGS: Setting<keyof Config>[] = [
+  { key: 'host', env: 'HOST', def: '0.0.0.0', help: 'address to listen on', parse: nonEmpty, expect: 'a host name or IP address' },
+  { key: 'port', env: 'PORT', def: 8080, help: 'TCP port (0 picks a free one)', parse: int(0, 65535), expect: 'an integer from 0 to 65535' },
+  { key: 'databaseUrl', env: 'DATABASE_URL', def: 'sqlite:./data/parley.db', help: 'sqlite:<file> or sqlite::memory:', parse: (r: string) => (/^sqlite:.+/.test(r) ? r : undefined), expect: 'sqlite:<path> or sqlite::memory:' },
+  { key: 'sqliteSynchronous', env: 'SQLITE_SYNCHRONOUS', def: 'full', help: 'full: fsync every commit (survives power loss); normal: survives process crashes only', parse: oneOf('full', 'normal'), expect: 'full or normal' },
+  { key: 'logLevel', env: 'LOG_LEVEL', def: 'info', help: 'log level', parse: oneOf('fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'), expect: 'fatal, error, warn, info, debug, trace or silent' },
+  { key: 'nodeId', env: 'NODE_ID', def: '', help: 'name of this node in logs (default: host name and pid)', parse: (r: string) => r, expect: 'a string' },
+  { key: 'maxFrameBytes', env: 'MAX_FRAME_BYTES', def: 65536, help: 'largest WebSocket frame accepted; larger closes the socket with 1009', parse: int(1024, 16 * 1024 * 1024), expect: 'an integer from 1024 to 16777216' },
+  { key: 'maxMessageChars', env: 'MAX_MESSAGE_CHARS', def: 4000, help: 'longest message text, in Unicode code points', parse: int(1, 100000), expect: 'an integer from 1 to 100000' },
+  { key: 'sendRatePerSec', env: 'SEND_RATE', def: 50, help: 'sustained messages per second per user', parse: int(1, 1000000), expect: 'an integer from 1 to 1000000' },
+  { key: 'sendBurst', env: 'SEND_BURST', def: 100, help: 'messages a user may send in a burst', parse: int(1, 1000000), expect: 'an integer from 1 to 1000000' },
+  { key: 'maxConnectionsPerUser', env: 'MAX_CONNECTIONS_PER_USER', def: 16, help: 'open connections per user on one node', parse: int(1, 100000), expect: 'an integer from 1 to 100000' },
+  { key: 'pageSizeMax', env: 'PAGE_SIZE_MAX', def: 1000, help: 'largest page of sync, history or conversations', parse: int(10, 10000), expect: 'an integer from 10 to 10000' },
+  { key: 'maxBufferedBytes', env: 'MAX_BUFFERED_BYTES', def: 4 * 1024 * 1024, help: 'unsent bytes queued for one socket before it is closed as too slow (1013)', parse: int(65536, 1024 * 1024 * 1024), expect: 'an integer from 65536 to 1073741824' },
+  { key: 'heartbeatMs', env: 'HEARTBEAT_MS', def: 30000, help: 'WebSocket ping interval; a socket that misses one is closed', parse: int(100, 3600000), expect: 'an integer from 100 to 3600000' },
+] as never;
+
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+}
+
+const flagName = (env: string) => env.toLowerCase().replace(/_/g, '-');
+
+/** Reads configuration from `env` and `argv` flags. Throws ConfigError naming the first bad setting. */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env, argv: string[] = [], overrides: Partial<Config> = {}): Config {
+  const options: Record<string, { type: 'string' }> = {};
+  for (const s of SETTINGS) options[flagName(s.env)] = { type: 'string' };
+  let flags: Record<string, string | undefined>;
+  try {
+    flags = parseArgs({ args: argv, options, strict: true, allowPositionals: false }).values as Record<string, string | undefined>;
+  } catch (err) {
+    throw new ConfigError(`${(err as Error).message}. Known flags: ${Object.keys(options).map((f) => `--${f}`).join(', ')}`);
+  }
+  const out: Record<string, unknown> = {};
+  for (const s of SETTINGS) {
+    const flag = flags[flagName(s.env)];
+    const raw = flag ?? env[s.env];
+    if (raw === undefined || raw === '') {
+      out[s.key] = s.def;
+      continue;
+    }
+    const value = s.parse(raw);
+    if (value === undefined) {
+      const source = flag !== undefined ? `--${flagName(s.env)}` : s.env;
+      throw new ConfigError(`Invalid configuration: ${source} must be ${s.expect} (got ${JSON.stringify(raw)})`);
+    }
+    out[s.key] = value;
+  }
+  Object.assign(out, overrides);
+  if (out.nodeId === '') out.nodeId = `${process.env.HOSTNAME ?? 'node'}-${process.pid}`;
+  if ((out.sendBurst as number) < (out.sendRatePerSec as number) / 10) {
+    throw new ConfigError('Invalid configuration: SEND_BURST must be at least a tenth of SEND_RATE');
+  }
+  return Object.freeze(out) as unknown as Config;
+}
+
+/** Lines for `parley --help`. */
+export function describeSettings(): string[] {
+  return SETTINGS.map((s) => `  --${flagName(s.env).padEnd(22)} ${s.env.padEnd(26)} ${s.help} (default ${JSON.stringify(s.def)})`);
+}

@@ -1,0 +1,125 @@
+import { Type } from '@sinclair/typebox';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { AppError, ERROR_CODES, toErrorBody, type ErrorCode } from '../errors.js';
+import {
+  ClientFrames, ConversationId, ConversationsResult, ErrorBody, HistoryResult, Limit, LoginParams, LoginResult,
+  PROTOCOL_VERSION, SendParams, SendResult, Seq, ServerFrames, SyncResult, SyncToken,
+} from '../protocol/schemas.js';
+import type { ChatService, Session } from '../service/chat.js';
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    session: Session | undefined;
+  }
+}
+
+const errorResponse = Type.Object({ error: ErrorBody });
+const errors = (...codes: number[]) => Object.fromEntries(codes.map((c) => [c, errorResponse]));
+const bearer = [{ bearer: [] as string[] }];
+
+function sendError(reply: FastifyReply, code: ErrorCode, message: string, retryAfterMs?: number): FastifyReply {
+  if (retryAfterMs !== undefined) reply.header('retry-after', Math.ceil(retryAfterMs / 1000));
+  const error: Record<string, unknown> = { code, message };
+  if (retryAfterMs !== undefined) error.retryAfterMs = retryAfterMs;
+  return reply.status(ERROR_CODES[code].status).send({ error });
+}
+
+/** Maps everything thrown in a route to the shared error catalogue. */
+export function installErrorHandling(app: FastifyInstance): void {
+  app.setErrorHandler((err: Error & { validation?: unknown; statusCode?: number; code?: string }, req, reply) => {
+    if (err instanceof AppError) return sendError(reply, err.code, err.message, err.retryAfterMs);
+    if (err.validation) return sendError(reply, 'bad_request', err.message);
+    if (err.code === 'FST_ERR_CTP_BODY_TOO_LARGE') return sendError(reply, 'too_large', 'request body is over the limit');
+    if (err.statusCode && err.statusCode >= 400 && err.statusCode < 500) {
+      return sendError(reply, err.statusCode === 413 ? 'too_large' : 'bad_request', err.message);
+    }
+    req.log.error({ err }, 'request failed');
+    const body = toErrorBody(err);
+    return sendError(reply, body.code, body.message);
+  });
+  app.setNotFoundHandler((req, reply) => sendError(reply, 'not_found', `no route ${req.method} ${req.url.split('?')[0]}`));
+}
+
+/** The HTTP API under /v1, plus health, readiness and the API documents. */
+export function registerRoutes(app: FastifyInstance, service: ChatService, isReady: () => Promise<boolean>): void {
+  const authenticate = async (req: FastifyRequest) => {
+    const h = req.headers.authorization;
+    if (!h || !h.startsWith('Bearer ')) throw new AppError('unauthorized', 'missing "Authorization: Bearer <token>" header');
+    req.session = await service.authenticate(h.slice(7).trim());
+  };
+  const session = (req: FastifyRequest) => req.session as Session;
+
+  app.decorateRequest('session', undefined);
+
+  app.get('/healthz', { schema: { hide: true } }, async () => ({ status: 'ok' }));
+  app.get('/readyz', { schema: { hide: true } }, async (_req, reply) => {
+    if (await isReady()) return { status: 'ready' };
+    return reply.status(503).send({ status: 'not ready' });
+  });
+
+  app.post('/v1/login', {
+    schema: {
+      summary: 'Log in by username (creates the user on first use) or resume a device by token',
+      body: LoginParams,
+      response: { 200: LoginResult, ...errors(400, 401) },
+    },
+  }, async (req) => (await service.login(req.body as { username: string } | { token: string })).result);
+
+  app.post('/v1/messages', {
+    preHandler: authenticate,
+    schema: {
+      summary: 'Send a text message to a user or into a conversation (idempotent by clientId)',
+      security: bearer,
+      body: SendParams,
+      response: { 200: SendResult, ...errors(400, 401, 404, 413, 429, 503) },
+    },
+  }, async (req) => service.send(session(req), req.body as SendParams));
+
+  app.get('/v1/sync', {
+    preHandler: authenticate,
+    schema: {
+      summary: 'Everything missed since a sync token, one page at a time',
+      security: bearer,
+      querystring: Type.Object({ token: Type.Optional(SyncToken), limit: Type.Optional(Limit) }),
+      response: { 200: SyncResult, ...errors(400, 401) },
+    },
+  }, async (req) => {
+    const q = req.query as { token?: string; limit?: number };
+    return service.sync(session(req), q.token, q.limit);
+  });
+
+  app.get('/v1/conversations', {
+    preHandler: authenticate,
+    schema: {
+      summary: 'Your conversations, most recently changed first',
+      security: bearer,
+      querystring: Type.Object({ before: Type.Optional(Type.String({ pattern: '^[0-9]{1,15}$' })), limit: Type.Optional(Limit) }),
+      response: { 200: ConversationsResult, ...errors(400, 401) },
+    },
+  }, async (req) => {
+    const q = req.query as { before?: string; limit?: number };
+    return service.conversations(session(req), q.before, q.limit);
+  });
+
+  app.get('/v1/conversations/:id/messages', {
+    preHandler: authenticate,
+    schema: {
+      summary: "A conversation's messages, paged backwards from `before`",
+      security: bearer,
+      params: Type.Object({ id: ConversationId }),
+      querystring: Type.Object({ before: Type.Optional(Seq), limit: Type.Optional(Limit) }),
+      response: { 200: HistoryResult, ...errors(400, 401, 404) },
+    },
+  }, async (req) => {
+    const q = req.query as { before?: number; limit?: number };
+    return service.history(session(req), (req.params as { id: string }).id, q.before, q.limit);
+  });
+
+  app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
+  app.get('/v1/protocol.json', { schema: { hide: true } }, async () => ({
+    version: PROTOCOL_VERSION,
+    clientFrames: ClientFrames,
+    serverFrames: ServerFrames,
+    errors: ERROR_CODES,
+  }));
+}

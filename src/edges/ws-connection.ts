@@ -1,0 +1,123 @@
+import type { WebSocket, RawData } from 'ws';
+import { AppError, toErrorBody } from '../errors.js';
+import type { ServerFrame } from '../protocol/schemas.js';
+import { checkFrame } from '../protocol/validate.js';
+import type { ChatService, Session } from '../service/chat.js';
+import type { Sink } from '../service/hub.js';
+import type { Gateway } from './ws-gateway.js';
+
+/** WebSocket close codes the server uses. */
+export const CloseCode = {
+  goingAway: 1001,
+  policy: 1008,
+  tooLarge: 1009,
+  restart: 1012,
+  tryAgainLater: 1013,
+} as const;
+
+/**
+ * One WebSocket: reads frames, validates them, calls the service, writes
+ * exactly one reply per request. Holds as little as possible: idle
+ * connections are most of a chat server's memory.
+ */
+export class Connection implements Sink {
+  session: Session | undefined;
+  alive = true;
+  private closing = false;
+
+  constructor(readonly ws: WebSocket, private readonly gw: Gateway) {
+    ws.on('message', (data, isBinary) => this.onData(data, isBinary));
+    ws.on('pong', () => { this.alive = true; });
+    ws.on('close', () => this.gw.onClosed(this));
+    ws.on('error', () => { /* 'close' follows; ws already closed the socket (1009 for oversized frames) */ });
+  }
+
+  push(data: string): void {
+    const ws = this.ws;
+    if (ws.readyState !== 1 || this.closing) return;
+    if (ws.bufferedAmount > this.gw.config.maxBufferedBytes) {
+      // A reader this slow would make us buffer without bound; it recovers through sync.
+      this.close(CloseCode.tryAgainLater, 'slow_consumer');
+      return;
+    }
+    ws.send(data);
+  }
+
+  close(code: number, reason: string): void {
+    if (this.closing) return;
+    this.closing = true;
+    this.ws.close(code, reason);
+    // A peer that never answers the close handshake is cut off.
+    setTimeout(() => this.ws.terminate(), 2000).unref();
+  }
+
+  private reply(id: string, result: unknown): void {
+    this.push(JSON.stringify({ type: 'result', id, result }));
+  }
+
+  private fail(id: string | null, err: unknown): void {
+    if (!(err instanceof AppError)) this.gw.log.error({ err }, 'request failed');
+    const frame: ServerFrame = { type: 'error', id, error: toErrorBody(err) };
+    this.push(JSON.stringify(frame));
+  }
+
+  private onData(data: RawData, isBinary: boolean): void {
+    if (isBinary) return this.fail(null, new AppError('bad_request', 'binary frames are not supported; send JSON text'));
+    let value: unknown;
+    try {
+      value = JSON.parse(data.toString());
+    } catch {
+      return this.fail(null, new AppError('bad_request', 'frame is not valid JSON'));
+    }
+    const check = checkFrame(value);
+    if (!check.ok) return this.fail(check.id, new AppError('bad_request', check.message));
+    const frame = check.frame;
+    const id = frame.id;
+    const service = this.gw.service;
+    const session = this.session;
+
+    if (frame.type === 'ping') return this.reply(id, { time: Date.now() });
+    if (frame.type === 'login') {
+      if (session) return this.fail(id, new AppError('conflict', 'already logged in on this connection'));
+      void this.login(id, 'token' in frame ? { token: frame.token } : { username: frame.username });
+      return;
+    }
+    if (!session) return this.fail(id, new AppError('unauthorized', 'log in first'));
+
+    let work: Promise<unknown>;
+    switch (frame.type) {
+      case 'send':
+        work = service.send(session, 'to' in frame
+          ? { clientId: frame.clientId, to: frame.to, text: frame.text }
+          : { clientId: frame.clientId, conversationId: frame.conversationId, text: frame.text }, this);
+        break;
+      case 'sync':
+        work = service.sync(session, frame.token, frame.limit);
+        break;
+      case 'history':
+        work = service.history(session, frame.conversationId, frame.before, frame.limit);
+        break;
+      case 'conversations':
+        work = service.conversations(session, frame.before, frame.limit);
+        break;
+    }
+    work.then((r) => this.reply(id, r), (e) => this.fail(id, e));
+  }
+
+  private async login(id: string, params: { token: string } | { username: string }): Promise<void> {
+    try {
+      const { session, result } = await this.gw.service.login(params);
+      if (this.ws.readyState !== 1) return;
+      if (this.gw.hub.connectionsOf(session.userId) >= this.gw.config.maxConnectionsPerUser) {
+        throw new AppError('rate_limited', `too many connections for this user (limit ${this.gw.config.maxConnectionsPerUser})`, 1000);
+      }
+      this.session = session;
+      this.gw.hub.attach(session.userId, this);
+      this.reply(id, result);
+    } catch (err) {
+      this.fail(id, err);
+    }
+  }
+}
+
+export type { ChatService };

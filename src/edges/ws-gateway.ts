@@ -1,0 +1,80 @@
+import type { IncomingMessage, Server } from 'node:http';
+import type { Duplex } from 'node:stream';
+import type { Logger } from 'pino';
+import { WebSocketServer } from 'ws';
+import type { Config } from '../config.js';
+import type { ChatService } from '../service/chat.js';
+import type { Hub } from '../service/hub.js';
+import { CloseCode, Connection } from './ws-connection.js';
+
+export const WS_PATH = '/v1/ws';
+
+/** Accepts WebSocket upgrades on WS_PATH and keeps connections alive with pings. */
+export class Gateway {
+  private readonly wss: WebSocketServer;
+  private readonly connections = new Set<Connection>();
+  private readonly heartbeat: NodeJS.Timeout;
+  private accepting = true;
+
+  constructor(
+    server: Server,
+    readonly service: ChatService,
+    readonly hub: Hub,
+    readonly config: Config,
+    readonly log: Logger,
+  ) {
+    this.wss = new WebSocketServer({
+      noServer: true,
+      maxPayload: config.maxFrameBytes,
+      perMessageDeflate: false,
+      clientTracking: false,
+    });
+    server.on('upgrade', (req, socket, head) => this.onUpgrade(req, socket, head));
+    this.heartbeat = setInterval(() => this.beat(), config.heartbeatMs).unref();
+  }
+
+  get size(): number {
+    return this.connections.size;
+  }
+
+  private onUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
+    const path = (req.url ?? '').split('?')[0];
+    if (path !== WS_PATH || !this.accepting) {
+      const status = path !== WS_PATH ? '404 Not Found' : '503 Service Unavailable';
+      socket.end(`HTTP/1.1 ${status}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
+      return;
+    }
+    socket.on('error', () => socket.destroy());
+    this.wss.handleUpgrade(req, socket, head, (ws) => {
+      this.connections.add(new Connection(ws, this));
+    });
+  }
+
+  onClosed(conn: Connection): void {
+    this.connections.delete(conn);
+    if (conn.session) this.hub.detach(conn.session.userId, conn);
+  }
+
+  private beat(): void {
+    for (const conn of this.connections) {
+      if (!conn.alive) {
+        conn.ws.terminate();
+        continue;
+      }
+      conn.alive = false;
+      conn.ws.ping();
+    }
+  }
+
+  /** Stops accepting sockets and closes every connection with `code`. */
+  async close(code: number = CloseCode.goingAway, reason = 'server shutting down'): Promise<void> {
+    this.accepting = false;
+    clearInterval(this.heartbeat);
+    const closed = [...this.connections].map((c) => new Promise<void>((resolve) => {
+      c.ws.once('close', () => resolve());
+      c.close(code, reason);
+    }));
+    await Promise.all(closed);
+    this.wss.close();
+  }
+}
