@@ -1,0 +1,200 @@
+/**
+ * Test helpers: real servers on ephemeral ports, real SQLite files, real
+ * WebSocket clients. Nothing here fakes the network or the database.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import WebSocket from 'ws';
+import { buildApp, type App } from '../src/app.js';
+import { loadConfig, type Config } from '../src/config.js';
+import type { Message, ResultOf } from '../src/protocol/schemas.js';
+
+export const ROOT = fileURLToPath(new URL('../..', import.meta.url));
+
+export function tempDir(prefix = 'parley-test-'): { dir: string; cleanup(): void } {
+  const dir = mkdtempSync(join(tmpdir(), prefix));
+  return { dir, cleanup: () => rmSync(dir, { recursive: true, force: true }) };
+}
+
+export interface TestServer {
+  app: App;
+  port: number;
+  url: string;
+  http: string;
+  dbPath: string;
+  close(): Promise<void>;
+}
+
+/** Starts an in-process server on 127.0.0.1 and a fresh SQLite file. */
+export async function startServer(env: Record<string, string> = {}, opts: { dbPath?: string } = {}): Promise<TestServer> {
+  const tmp = opts.dbPath ? undefined : tempDir();
+  const dbPath = opts.dbPath ?? join(tmp!.dir, 'parley.db');
+  const config: Config = loadConfig({
+    HOST: '127.0.0.1', PORT: '0', LOG_LEVEL: 'warn', DATABASE_URL: `sqlite:${dbPath}`, SQLITE_SYNCHRONOUS: 'normal', ...env,
+  });
+  const app = buildApp(config);
+  const port = await app.listen();
+  return {
+    app, port, dbPath,
+    url: `ws://127.0.0.1:${port}/v1/ws`,
+    http: `http://127.0.0.1:${port}`,
+    async close() {
+      await app.close();
+      tmp?.cleanup();
+    },
+  };
+}
+
+/** Starts `parley serve` as a child process (for crash tests); resolves when it listens. */
+export async function spawnServer(env: Record<string, string>): Promise<{ child: ChildProcess; port: number; url: string; exited: Promise<number | null> }> {
+  const child = spawn(process.execPath, [join(ROOT, 'bin/parley.js'), 'serve'], {
+    // info: the port is read from the 'parley listening' log line.
+    env: { ...process.env, HOST: '127.0.0.1', PORT: '0', ...env, LOG_LEVEL: 'info' },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  const port = await new Promise<number>((resolve, reject) => {
+    let buf = '';
+    const timer = setTimeout(() => reject(new Error(`server did not start: ${buf}`)), 15000);
+    child.stdout!.on('data', (chunk: Buffer) => {
+      buf += chunk.toString();
+      const m = /"port":(\d+),"ws"/.exec(buf);
+      if (m) {
+        clearTimeout(timer);
+        resolve(Number(m[1]));
+      }
+    });
+    child.stderr!.on('data', (chunk: Buffer) => { buf += chunk.toString(); });
+    child.once('exit', (code) => reject(new Error(`server exited with ${code}: ${buf}`)));
+  });
+  child.stdout!.resume();
+  return { child, port, url: `ws://127.0.0.1:${port}/v1/ws`, exited };
+}
+
+export class RequestError extends Error {
+  constructor(readonly code: string, message: string) {
+    super(`${code}: ${message}`);
+  }
+}
+
+type Frame = Record<string, unknown> & { type: string };
+export interface PushFrame { type: 'message'; pos: number; token: string; message: Message }
+
+/** A raw protocol client: one WebSocket, requests by id, pushes collected. */
+export class Client {
+  readonly pushes: PushFrame[] = [];
+  readonly messages: Message[] = [];
+  readonly errors: Frame[] = [];
+  readonly closed: Promise<{ code: number; reason: string }>;
+  username = '';
+  token = '';
+  private nextId = 1;
+  private readonly pending = new Map<string, { resolve(v: unknown): void; reject(e: unknown): void }>();
+  private waiters: (() => void)[] = [];
+
+  private constructor(readonly ws: WebSocket) {
+    this.closed = new Promise((resolve) => ws.once('close', (code, reason) => resolve({ code, reason: reason.toString() })));
+    ws.on('message', (data) => this.onFrame(JSON.parse(data.toString()) as Frame));
+    ws.on('error', () => { /* close follows */ });
+    ws.once('close', () => {
+      for (const p of this.pending.values()) p.reject(new RequestError('closed', 'connection closed'));
+      this.pending.clear();
+    });
+  }
+
+  static async connect(url: string): Promise<Client> {
+    const ws = new WebSocket(url);
+    await new Promise<void>((resolve, reject) => {
+      ws.once('open', () => resolve());
+      ws.once('error', reject);
+    });
+    return new Client(ws);
+  }
+
+  /** Connects and logs in by username (or resumes with a session token). */
+  static async login(url: string, who: { username: string } | { token: string }): Promise<Client> {
+    const c = await Client.connect(url);
+    const r = await c.request('login', who);
+    c.username = r.user.username;
+    c.token = r.token;
+    return c;
+  }
+
+  private onFrame(f: Frame): void {
+    if (f.type === 'result' || f.type === 'error') {
+      const p = this.pending.get(f.id as string);
+      if (p) {
+        this.pending.delete(f.id as string);
+        if (f.type === 'result') p.resolve(f.result);
+        else {
+          const e = f.error as { code: string; message: string };
+          p.reject(new RequestError(e.code, e.message));
+        }
+      } else if (f.type === 'error') {
+        this.errors.push(f);
+      }
+    } else if (f.type === 'message') {
+      this.pushes.push(f as unknown as PushFrame);
+      this.messages.push(f.message as Message);
+    }
+    const w = this.waiters;
+    this.waiters = [];
+    for (const fn of w) fn();
+  }
+
+  request<K extends keyof ResultOf>(type: K, params: Record<string, unknown> = {}): Promise<ResultOf[K]> {
+    const id = String(this.nextId++);
+    return new Promise((resolve, reject) => {
+      if (this.ws.readyState !== WebSocket.OPEN) return reject(new RequestError('closed', 'connection closed'));
+      this.pending.set(id, { resolve: resolve as (v: unknown) => void, reject });
+      this.ws.send(JSON.stringify({ type, id, ...params }));
+    });
+  }
+
+  /** Sends a raw string and resolves with the next unsolicited error frame or the reply to `id`. */
+  sendRaw(data: string | Buffer, opts: { binary?: boolean } = {}): void {
+    this.ws.send(data, { binary: opts.binary ?? false });
+  }
+
+  /** Waits until `cond()` holds, re-checking after each frame. */
+  async until(cond: () => boolean, timeoutMs = 5000, what = 'condition'): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    while (!cond()) {
+      const left = deadline - Date.now();
+      if (left <= 0) throw new Error(`timed out waiting for ${what}`);
+      await new Promise<void>((resolve) => {
+        const t = setTimeout(resolve, Math.min(left, 200));
+        this.waiters.push(() => { clearTimeout(t); resolve(); });
+      });
+    }
+  }
+
+  send(to: string, text: string, clientId = `c-${Math.random().toString(36).slice(2)}`) {
+    return this.request('send', { to, text, clientId });
+  }
+
+  /** Syncs from `token` until no more pages; returns all messages and the final token. */
+  async syncAll(token: string, limit = 1000): Promise<{ messages: Message[]; token: string; pages: number }> {
+    const messages: Message[] = [];
+    let pages = 0;
+    for (;;) {
+      const r = await this.request('sync', { token, limit });
+      pages++;
+      messages.push(...r.messages);
+      token = r.token;
+      if (!r.hasMore) return { messages, token, pages };
+    }
+  }
+
+  close(): void {
+    this.ws.close();
+  }
+}
+
+export const key = (m: Pick<Message, 'conversationId' | 'seq'>) => `${m.conversationId}:${m.seq}`;
+
+/** Resolves after `ms`, or never rejects: a small quiet period to prove nothing more arrives. */
+export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
