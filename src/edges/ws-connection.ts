@@ -37,6 +37,7 @@ export class Connection implements Sink {
     if (ws.readyState !== 1 || this.closing) return;
     if (ws.bufferedAmount > this.gw.config.maxBufferedBytes) {
       // A reader this slow would make us buffer without bound; it recovers through sync.
+      this.gw.stats.slowConsumerCloses++;
       this.close(CloseCode.tryAgainLater, 'slow_consumer');
       return;
     }

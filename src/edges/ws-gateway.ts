@@ -15,6 +15,8 @@ export class Gateway {
   private readonly connections = new Set<Connection>();
   private readonly heartbeat: NodeJS.Timeout;
   private accepting = true;
+  /** Counters for operators (and tests). */
+  readonly stats = { accepted: 0, slowConsumerCloses: 0, heartbeatTimeouts: 0 };
 
   constructor(
     server: Server,
@@ -46,6 +48,7 @@ export class Gateway {
     }
     socket.on('error', () => socket.destroy());
     this.wss.handleUpgrade(req, socket, head, (ws) => {
+      this.stats.accepted++;
       this.connections.add(new Connection(ws, this));
     });
   }
@@ -58,6 +61,7 @@ export class Gateway {
   private beat(): void {
     for (const conn of this.connections) {
       if (!conn.alive) {
+        this.stats.heartbeatTimeouts++;
         conn.ws.terminate();
         continue;
       }
