@@ -109,8 +109,11 @@ export class SqliteStore implements Store {
   async findDevice(tokenHash: string, now: number): Promise<{ device: StoredDevice; user: StoredUser } | undefined> {
     const row = this.s.deviceByHash.get(tokenHash, now) as { id: number; user_id: number; username: string } | undefined;
     if (!row) return undefined;
-    this.s.touchDevice.run(now, row.id);
     return { device: { id: row.id, userId: row.user_id }, user: { id: row.user_id, username: row.username } };
+  }
+
+  async touchDevice(deviceId: number, now: number): Promise<void> {
+    this.s.touchDevice.run(now, deviceId);
   }
 
   async appendMessages(items: AppendInput[]): Promise<AppendOutcome[]> {

@@ -93,6 +93,8 @@ export interface Store {
   createDevice(userId: number, tokenHash: string, now: number): Promise<StoredDevice>;
   /** The device and user of a session token hash, unless revoked or expired. */
   findDevice(tokenHash: string, now: number): Promise<{ device: StoredDevice; user: StoredUser } | undefined>;
+  /** Records that the device connected (log in by token); not done per HTTP request. */
+  touchDevice(deviceId: number, now: number): Promise<void>;
 
   /** Stores many sends in one transaction; outcomes are in input order. */
   appendMessages(items: AppendInput[]): Promise<AppendOutcome[]>;

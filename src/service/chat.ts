@@ -82,6 +82,7 @@ export class ChatService {
     if ('token' in params) {
       const found = await this.store.findDevice(hashToken(params.token), now);
       if (!found) throw new AppError('unauthorized', 'unknown, expired or revoked token');
+      await this.store.touchDevice(found.device.id, now);
       const session = { userId: found.user.id, username: found.user.username, deviceId: found.device.id };
       return { session, result: this.loginResult(session, params.token, true) };
     }
