@@ -1,0 +1,555 @@
+import type {
+  ConversationsResult, HistoryResult, LoginResult, Message, ResultOf, SendResult, SyncResult,
+} from '../../src/protocol/schemas.js';
+import { Backoff } from './backoff.js';
+import { ConversationList, type ConversationView } from './conversations.js';
+import { Emitter } from './emitter.js';
+import { MemoryStorage, type KeyValueStorage } from './storage.js';
+
+/** The part of the WebSocket API the SDK uses: the browser's WebSocket and the `ws` package both fit. */
+export interface WebSocketLike {
+  readonly readyState: number;
+  onopen: ((ev: unknown) => void) | null;
+  onmessage: ((ev: { data: unknown }) => void) | null;
+  onclose: ((ev: { code: number; reason: string }) => void) | null;
+  onerror: ((ev: unknown) => void) | null;
+  send(data: string): void;
+  close(code?: number, reason?: string): void;
+}
+export type WebSocketConstructor = new (url: string) => WebSocketLike;
+
+export type ConnectionState =
+  /** Not started, or stopped with close(). */
+  | 'idle'
+  /** Opening the socket and logging in. */
+  | 'connecting'
+  /** Logged in, fetching what was missed; live events are held until it is done. */
+  | 'syncing'
+  /** Up to date; live. */
+  | 'online'
+  /** Lost the connection; a reconnect is scheduled. */
+  | 'offline';
+
+export type SendTarget = { to: string } | { conversationId: string };
+
+export interface ParleyClientOptions {
+  /** WebSocket URL of the server, e.g. ws://localhost:8080/v1/ws. */
+  url: string;
+  /** How to log in the first time. Later connections resume the stored session token. */
+  auth: { username: string } | { token: string };
+  /** WebSocket implementation; defaults to globalThis.WebSocket (browsers, Node 22+). On Node 20 pass the `ws` package's default export. */
+  WebSocket?: WebSocketConstructor;
+  /** Where the session, sync token and outbox are kept. Default: memory. */
+  storage?: KeyValueStorage;
+  /** Interval of application pings; also how often liveness is checked. Default 15000. */
+  heartbeatMs?: number;
+  /** A connection with no frame for heartbeatMs + this is considered dead and replaced. Default 10000. */
+  heartbeatTimeoutMs?: number;
+  /** A request without a reply for this long drops the connection (it is then retried). Default 15000. */
+  requestTimeoutMs?: number;
+  /** Reconnect backoff: first bound and largest bound, in ms. Defaults 250 and 30000. */
+  backoff?: { initialMs?: number; maxMs?: number };
+  /** Sync page size. Default 500. */
+  syncPageSize?: number;
+}
+
+export interface ClientEvents {
+  /** A message in one of your conversations (your own sends included, once acknowledged). Each exactly once, per-conversation in seq order. */
+  message: (message: Message, conversation: ConversationView) => void;
+  /** A conversation's metadata or last message changed. */
+  conversation: (conversation: ConversationView) => void;
+  state: (state: ConnectionState) => void;
+  /** Logged in (again); carries the server's answer. */
+  login: (result: LoginResult) => void;
+  /** A send from the outbox was refused for good (bad input, unknown user, ...). */
+  sendFailed: (clientId: string, error: ParleyError) => void;
+  /** Something went wrong that the SDK is handling (a dropped connection, a failed sync); for logs. */
+  warning: (error: ParleyError) => void;
+}
+
+/** An error reply from the server (its stable `code`), or a local failure: `closed`, `timeout`. */
+export class ParleyError extends Error {
+  constructor(readonly code: string, message: string, readonly retryAfterMs?: number) {
+    super(message);
+    this.name = 'ParleyError';
+  }
+}
+
+interface OutboxItem {
+  clientId: string;
+  target: SendTarget;
+  text: string;
+  createdAt: number;
+}
+
+interface PushFrame {
+  type: 'message';
+  pos: number;
+  token: string;
+  message: Message;
+}
+
+interface Pending {
+  resolve(v: unknown): void;
+  reject(e: ParleyError): void;
+  timer: ReturnType<typeof setTimeout>;
+}
+
+const RETRYABLE = new Set(['rate_limited', 'unavailable', 'internal', 'closed', 'timeout']);
+const KEY_SESSION = 'session';
+const KEY_SYNC = 'sync';
+const KEY_OUTBOX = 'outbox';
+
+function randomId(): string {
+  const bytes = new Uint8Array(12);
+  globalThis.crypto.getRandomValues(bytes);
+  return Array.from(bytes, (b) => b.toString(16).padStart(2, '0')).join('');
+}
+
+/**
+ * A connection to Parley that keeps the server's guarantees across flaky
+ * networks, server restarts and deploys:
+ *
+ * - sends go to a persistent outbox and are retried with the same client id
+ *   until acknowledged, so each is stored exactly once;
+ * - after every (re)connect it resumes the device with its session token and
+ *   syncs from its sync token before applying live events;
+ * - live events carry the user's change position `pos`; a gap triggers a
+ *   sync, a repeat is dropped, so the application sees each message once, in
+ *   order;
+ * - heartbeats detect a dead connection; reconnects back off exponentially
+ *   with full jitter.
+ */
+export class ParleyClient extends Emitter<ClientEvents> {
+  private readonly opts: Required<Omit<ParleyClientOptions, 'auth' | 'WebSocket' | 'storage' | 'backoff'>>;
+  private readonly WS: WebSocketConstructor;
+  private readonly storage: KeyValueStorage;
+  private readonly backoff: Backoff;
+  private readonly model = new ConversationList('');
+  private auth: ParleyClientOptions['auth'];
+
+  private ws: WebSocketLike | undefined;
+  private _state: ConnectionState = 'idle';
+  private nextRequestId = 1;
+  private readonly pending = new Map<string, Pending>();
+  private reconnectTimer: ReturnType<typeof setTimeout> | undefined;
+  private heartbeatTimer: ReturnType<typeof setInterval> | undefined;
+  private lastFrameAt = 0;
+
+  private session: LoginResult | undefined;
+  private syncToken: string | undefined;
+  private pos = 0;
+  private syncing = false;
+  private resyncWanted = false;
+  private held: PushFrame[] = [];
+
+  private outbox: OutboxItem[];
+  private readonly inFlight = new Set<string>();
+  private readonly waiters = new Map<string, { resolve(m: Message): void; reject(e: ParleyError): void }>();
+
+  constructor(options: ParleyClientOptions) {
+    super();
+    const WS = options.WebSocket ?? (globalThis as { WebSocket?: WebSocketConstructor }).WebSocket;
+    if (!WS) throw new Error('No WebSocket implementation: pass options.WebSocket (for Node 20: the default export of the "ws" package)');
+    this.WS = WS;
+    this.auth = options.auth;
+    this.storage = options.storage ?? new MemoryStorage();
+    this.backoff = new Backoff(options.backoff?.initialMs, options.backoff?.maxMs);
+    this.opts = {
+      url: options.url,
+      heartbeatMs: options.heartbeatMs ?? 15_000,
+      heartbeatTimeoutMs: options.heartbeatTimeoutMs ?? 10_000,
+      requestTimeoutMs: options.requestTimeoutMs ?? 15_000,
+      syncPageSize: options.syncPageSize ?? 500,
+    };
+    const session = this.storage.get(KEY_SESSION);
+    if (session) {
+      this.session = JSON.parse(session) as LoginResult;
+      this.model.setUser(this.session.user.username);
+    }
+    const sync = this.storage.get(KEY_SYNC);
+    if (sync) ({ token: this.syncToken, pos: this.pos } = JSON.parse(sync) as { token: string; pos: number });
+    this.outbox = JSON.parse(this.storage.get(KEY_OUTBOX) ?? '[]') as OutboxItem[];
+  }
+
+  // ------------------------------------------------------------------ public API
+
+  get state(): ConnectionState {
+    return this._state;
+  }
+
+  /** The logged-in user, once known. */
+  get user(): LoginResult['user'] | undefined {
+    return this.session?.user;
+  }
+
+  /** Sends waiting for their acknowledgement (persisted in storage). */
+  get outboxSize(): number {
+    return this.outbox.length;
+  }
+
+  /** Conversations known locally, most recently active first. */
+  conversations(): ConversationView[] {
+    return this.model.list();
+  }
+
+  conversation(id: string): ConversationView | undefined {
+    return this.model.get(id);
+  }
+
+  /** Connects (and keeps reconnecting until close()). Resolves when first online. */
+  start(): Promise<void> {
+    if (this._state === 'idle') this.connect();
+    return this.whenOnline();
+  }
+
+  /** Resolves the next time the client is online (at once if it is). */
+  whenOnline(): Promise<void> {
+    if (this._state === 'online') return Promise.resolve();
+    return new Promise((resolve) => {
+      const off = this.on('state', (s) => {
+        if (s === 'online') {
+          off();
+          resolve();
+        }
+      });
+    });
+  }
+
+  /** Stops: closes the socket, cancels timers. The outbox stays in storage for the next start(). */
+  close(): void {
+    this.setState('idle');
+    clearTimeout(this.reconnectTimer);
+    this.stopHeartbeat();
+    const ws = this.ws;
+    this.ws = undefined;
+    if (ws) {
+      this.detach(ws);
+      ws.close(1000, 'client closed');
+    }
+    this.failPending(new ParleyError('closed', 'client closed'));
+  }
+
+  /**
+   * Sends a text message. It is stored in the outbox first, so it survives a
+   * disconnect (and, with a persistent storage, a crash) and is retried with
+   * the same client id until the server acknowledges it. Resolves with the
+   * stored message; rejects only when the server refuses it for good.
+   */
+  send(target: SendTarget, text: string, clientId: string = randomId()): Promise<Message> {
+    const item: OutboxItem = { clientId, target, text, createdAt: Date.now() };
+    this.outbox.push(item);
+    this.saveOutbox();
+    const done = new Promise<Message>((resolve, reject) => this.waiters.set(clientId, { resolve, reject }));
+    if (this._state === 'online' || this._state === 'syncing') this.transmit(item);
+    return done;
+  }
+
+  /** Loads older messages of a conversation (before the first loaded one) into the model and returns them. */
+  async loadOlder(conversationId: string, limit = 50): Promise<HistoryResult> {
+    const before = this.model.get(conversationId)?.messages[0]?.seq;
+    const r = await this.request('history', before === undefined ? { conversationId, limit } : { conversationId, before, limit });
+    const view = this.model.prepend(conversationId, r.messages, r.hasMore);
+    if (view) this.emit('conversation', view);
+    return r;
+  }
+
+  /** A page of history, without touching the model. */
+  history(conversationId: string, opts: { before?: number; limit?: number } = {}): Promise<HistoryResult> {
+    return this.request('history', { conversationId, ...opts });
+  }
+
+  /** Fetches a page of the conversation list from the server into the model. */
+  async loadConversations(opts: { before?: string; limit?: number } = {}): Promise<ConversationsResult> {
+    const r = await this.request('conversations', opts);
+    for (const c of r.conversations) this.emit('conversation', this.model.upsert(c));
+    return r;
+  }
+
+  /** Sends one request on the current connection. Rejects with ParleyError (server code, or `closed` / `timeout`). */
+  request<K extends keyof ResultOf>(type: K, params: Record<string, unknown> = {}): Promise<ResultOf[K]> {
+    const ws = this.ws;
+    if (!ws || ws.readyState !== 1) return Promise.reject(new ParleyError('closed', 'not connected'));
+    const id = String(this.nextRequestId++);
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.pending.delete(id);
+        reject(new ParleyError('timeout', `no reply to ${type} within ${this.opts.requestTimeoutMs} ms`));
+        // A connection that leaves requests unanswered is not trusted any more.
+        if (this.ws === ws) this.drop(ws, 'request timeout');
+      }, this.opts.requestTimeoutMs);
+      this.pending.set(id, { resolve: resolve as (v: unknown) => void, reject, timer });
+      ws.send(JSON.stringify({ ...params, type, id }));
+    });
+  }
+
+  // ------------------------------------------------------------------ connection lifecycle
+
+  private setState(s: ConnectionState): void {
+    if (this._state === s) return;
+    this._state = s;
+    this.emit('state', s);
+  }
+
+  private connect(): void {
+    this.setState('connecting');
+    const ws = new this.WS(this.opts.url);
+    this.ws = ws;
+    ws.onopen = () => void this.onOpen(ws);
+    ws.onmessage = (ev) => this.onFrame(ws, ev.data);
+    ws.onclose = (ev) => this.onClose(ws, ev.code);
+    ws.onerror = () => { /* onclose follows */ };
+  }
+
+  private async onOpen(ws: WebSocketLike): Promise<void> {
+    this.lastFrameAt = Date.now();
+    this.startHeartbeat(ws);
+    try {
+      await this.login();
+      this.setState('syncing');
+      if (this.syncToken === undefined) {
+        // First start: take the current position first, so our own sends land after it.
+        await this.runSync();
+        for (const item of this.outbox) this.transmit(item);
+      } else {
+        // Re-send the outbox right away (the server de-duplicates by client id); acks wait for the sync.
+        for (const item of this.outbox) this.transmit(item);
+        await this.runSync();
+      }
+      this.backoff.reset();
+      if (this.ws === ws) this.setState('online');
+    } catch (err) {
+      const e = err instanceof ParleyError ? err : new ParleyError('internal', String(err));
+      this.emit('warning', e);
+      if (this.ws === ws) this.drop(ws, `start failed: ${e.code}`, e.retryAfterMs);
+    }
+  }
+
+  private async login(): Promise<void> {
+    let result: LoginResult;
+    if (this.session) {
+      try {
+        result = await this.request('login', { token: this.session.token });
+      } catch (err) {
+        if (!(err instanceof ParleyError) || err.code !== 'unauthorized' || !('username' in this.auth)) throw err;
+        // The stored device was revoked or expired: log in again as a new device.
+        // The sync token stays valid: positions belong to the user, not the device.
+        result = await this.request('login', { username: this.auth.username });
+      }
+    } else {
+      result = await this.request('login', 'token' in this.auth ? { token: this.auth.token } : { username: this.auth.username });
+    }
+    this.session = result;
+    this.storage.set(KEY_SESSION, JSON.stringify(result));
+    this.model.setUser(result.user.username);
+    this.emit('login', result);
+  }
+
+  private onClose(ws: WebSocketLike, code: number): void {
+    if (this.ws !== ws) return;
+    this.ws = undefined;
+    this.detach(ws);
+    this.afterDisconnect(code === 1013 ? 1000 : 0, `closed with ${code}`);
+  }
+
+  /** Abandons a connection without waiting for a close handshake (which a dead link never completes). */
+  private drop(ws: WebSocketLike, why: string, floorMs = 0): void {
+    if (this.ws !== ws) return;
+    this.ws = undefined;
+    this.detach(ws);
+    const terminate = (ws as { terminate?: () => void }).terminate;
+    if (terminate) terminate.call(ws);
+    else ws.close(4000, why.slice(0, 100));
+    this.afterDisconnect(floorMs, why);
+  }
+
+  private detach(ws: WebSocketLike): void {
+    ws.onopen = ws.onmessage = ws.onclose = null;
+    ws.onerror = () => {};
+  }
+
+  private afterDisconnect(floorMs: number, why: string): void {
+    this.stopHeartbeat();
+    this.failPending(new ParleyError('closed', `connection lost (${why})`));
+    this.inFlight.clear();
+    this.syncing = false;
+    this.held = [];
+    if (this._state === 'idle') return;
+    this.setState('offline');
+    const delay = this.backoff.next(floorMs);
+    this.reconnectTimer = setTimeout(() => this.connect(), delay);
+  }
+
+  private failPending(err: ParleyError): void {
+    for (const p of this.pending.values()) {
+      clearTimeout(p.timer);
+      p.reject(err);
+    }
+    this.pending.clear();
+  }
+
+  private startHeartbeat(ws: WebSocketLike): void {
+    this.stopHeartbeat();
+    const { heartbeatMs, heartbeatTimeoutMs } = this.opts;
+    this.heartbeatTimer = setInterval(() => {
+      if (this.ws !== ws) return;
+      if (Date.now() - this.lastFrameAt > heartbeatMs + heartbeatTimeoutMs) {
+        this.drop(ws, 'heartbeat timeout');
+        return;
+      }
+      this.request('ping').catch(() => { /* the liveness check above decides */ });
+    }, heartbeatMs);
+  }
+
+  private stopHeartbeat(): void {
+    clearInterval(this.heartbeatTimer);
+    this.heartbeatTimer = undefined;
+  }
+
+  // ------------------------------------------------------------------ frames, sync and ordering
+
+  private onFrame(ws: WebSocketLike, data: unknown): void {
+    if (this.ws !== ws) return;
+    this.lastFrameAt = Date.now();
+    let frame: { type?: string; id?: string | null; result?: unknown; error?: { code: string; message: string; retryAfterMs?: number } };
+    try {
+      frame = JSON.parse(String(data)) as typeof frame;
+    } catch {
+      return;
+    }
+    switch (frame.type) {
+      case 'result':
+      case 'error': {
+        const p = frame.id == null ? undefined : this.pending.get(frame.id);
+        if (!p) return;
+        this.pending.delete(frame.id!);
+        clearTimeout(p.timer);
+        if (frame.type === 'result') p.resolve(frame.result);
+        else p.reject(new ParleyError(frame.error!.code, frame.error!.message, frame.error!.retryAfterMs));
+        return;
+      }
+      case 'message':
+        this.onPush(frame as unknown as PushFrame);
+        return;
+      default:
+        // Frames this version does not know are ignored, so newer servers can add them.
+        return;
+    }
+  }
+
+  /** Applies a change with position `pos` exactly once, in order; a gap starts a sync. */
+  private onPush(p: PushFrame): void {
+    if (this.syncing) {
+      this.held.push(p);
+      return;
+    }
+    if (p.pos <= this.pos) return;
+    if (p.pos === this.pos + 1) {
+      this.apply(p.message);
+      this.advance(p.pos, p.token);
+      return;
+    }
+    this.held.push(p);
+    void this.runSync().catch((e: unknown) => this.emit('warning', e as ParleyError));
+  }
+
+  private apply(m: Message): void {
+    const view = this.model.append(m);
+    this.emit('message', m, view);
+    this.emit('conversation', view);
+  }
+
+  private advance(pos: number, token: string): void {
+    this.pos = pos;
+    this.syncToken = token;
+    this.storage.set(KEY_SYNC, JSON.stringify({ token, pos }));
+  }
+
+  /** Fetches everything after the sync token, then applies held live events that are still new. */
+  private async runSync(): Promise<void> {
+    if (this.syncing) {
+      this.resyncWanted = true;
+      return;
+    }
+    this.syncing = true;
+    try {
+      do {
+        this.resyncWanted = false;
+        if (this.syncToken === undefined) {
+          // A new device: start from now, with the most recent conversations; history loads lazily.
+          const r = await this.request('sync', {});
+          for (const c of r.conversations) this.emit('conversation', this.model.upsert(c));
+          this.advance(r.pos, r.token);
+        } else {
+          let r: SyncResult;
+          do {
+            r = await this.request('sync', { token: this.syncToken, limit: this.opts.syncPageSize });
+            for (const c of r.conversations) this.model.upsert(c);
+            for (const m of r.messages) this.apply(m);
+            this.advance(r.pos, r.token);
+          } while (r.hasMore);
+        }
+        const held = this.held.sort((a, b) => a.pos - b.pos);
+        this.held = [];
+        for (const p of held) {
+          if (p.pos <= this.pos) continue;
+          if (p.pos !== this.pos + 1) {
+            this.resyncWanted = true;
+            break;
+          }
+          this.apply(p.message);
+          this.advance(p.pos, p.token);
+        }
+      } while (this.resyncWanted);
+    } finally {
+      this.syncing = false;
+    }
+  }
+
+  // ------------------------------------------------------------------ outbox
+
+  private transmit(item: OutboxItem): void {
+    if (this.inFlight.has(item.clientId)) return;
+    this.inFlight.add(item.clientId);
+    this.request('send', { ...item.target, text: item.text, clientId: item.clientId }).then(
+      (r) => this.acked(item, r),
+      (err: ParleyError) => this.sendError(item, err),
+    );
+  }
+
+  private acked(item: OutboxItem, r: SendResult): void {
+    this.inFlight.delete(item.clientId);
+    this.removeFromOutbox(item.clientId);
+    // Our own message is a change at our position like any push.
+    if (r.pos !== undefined && r.token !== undefined) this.onPush({ type: 'message', pos: r.pos, token: r.token, message: r.message });
+    this.waiters.get(item.clientId)?.resolve(r.message);
+    this.waiters.delete(item.clientId);
+  }
+
+  private sendError(item: OutboxItem, err: ParleyError): void {
+    this.inFlight.delete(item.clientId);
+    if (err.code === 'closed' || err.code === 'timeout') return; // re-sent after the reconnect
+    if (RETRYABLE.has(err.code)) {
+      const delay = err.retryAfterMs ?? this.backoff.next();
+      setTimeout(() => {
+        if (this.outbox.includes(item) && (this._state === 'online' || this._state === 'syncing')) this.transmit(item);
+      }, delay);
+      return;
+    }
+    this.removeFromOutbox(item.clientId);
+    this.emit('sendFailed', item.clientId, err);
+    this.waiters.get(item.clientId)?.reject(err);
+    this.waiters.delete(item.clientId);
+  }
+
+  private removeFromOutbox(clientId: string): void {
+    const i = this.outbox.findIndex((o) => o.clientId === clientId);
+    if (i < 0) return;
+    this.outbox.splice(i, 1);
+    this.saveOutbox();
+  }
+
+  private saveOutbox(): void {
+    this.storage.set(KEY_OUTBOX, JSON.stringify(this.outbox));
+  }
+}
