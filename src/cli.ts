@@ -12,6 +12,7 @@ const USAGE = `Usage: parley <command> [flags]
 Commands:
   serve     run the server (WebSocket at /v1/ws, HTTP API under /v1)
   migrate   bring the database schema up to date and exit
+  chat      terminal chat client: parley chat --user NAME [--url ws://host:port/v1/ws] [--state FILE]
   bench     drive a server with load and print latency and throughput (parley bench --help)
   help      this text
 
@@ -61,6 +62,10 @@ export async function main(args: string[]): Promise<void> {
         return await serve(rest);
       case 'migrate':
         return await migrate(rest);
+      case 'chat': {
+        const { runChat } = await import('../terminal/chat.js');
+        return await runChat(rest);
+      }
       case 'bench': {
         const { runBench } = await import('../bench/bench.js');
         return await runBench(rest);

@@ -176,3 +176,16 @@ test('100 clients reconnect at once after a server restart and all resume withou
     await server.exited;
   }
 });
+
+test('the quick start example in sdk/README.md runs', async () => {
+  const srv = await startServer();
+  const { execFile } = await import('node:child_process');
+  const { ROOT } = await import('./helpers.js');
+  const out = await new Promise<string>((resolve, reject) => {
+    execFile(process.execPath, [join(ROOT, 'dist/sdk/examples/quickstart.js'), srv.url], { timeout: 15000 }, (err, stdout, stderr) =>
+      err ? reject(new Error(`${err.message}\n${stderr}`)) : resolve(stdout));
+  });
+  assert.match(out, /alice's message is stored as seq 1/);
+  assert.match(out, /bob got "hello from the SDK" from alice/);
+  await srv.close();
+});
