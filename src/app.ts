@@ -19,12 +19,18 @@ import type { Store } from './ports/store.js';
 import { PROTOCOL_VERSION } from './protocol/schemas.js';
 import { ChatService } from './service/chat.js';
 import { Hub } from './service/hub.js';
+import { PresenceService } from './service/presence.js';
+import { TypingService } from './service/typing.js';
+import { MemoryPresence } from './adapters/presence-memory.js';
+import type { Presence } from './ports/presence.js';
+import type { Services } from './edges/ws-handlers.js';
 
 export interface App {
   readonly config: Config;
   readonly log: Logger;
   readonly store: Store;
   readonly service: ChatService;
+  readonly services: Services;
   readonly http: FastifyInstance;
   readonly gateway: Gateway;
   /** Migrates, listens, and turns ready. Resolves with the bound port. */
@@ -39,12 +45,18 @@ export function createStore(config: Config): Store {
   throw new ConfigError(`Invalid configuration: DATABASE_URL must start with sqlite: (got ${JSON.stringify(url)})`);
 }
 
-export function buildApp(config: Config, deps: { store?: Store; bus?: Bus; log?: Logger } = {}): App {
+export function buildApp(config: Config, deps: { store?: Store; bus?: Bus; presence?: Presence; log?: Logger } = {}): App {
   const log = deps.log ?? createLogger(config);
   const store = deps.store ?? createStore(config);
   const bus = deps.bus ?? new MemoryBus();
   const hub = new Hub(bus);
   const service = new ChatService(store, hub, config, log);
+  const presence = deps.presence ?? new MemoryPresence();
+  const services: Services = {
+    chat: service,
+    presence: new PresenceService(presence, store, hub, config, log),
+    typing: new TypingService(store, hub, config),
+  };
   let ready = false;
 
   const http = fastify({
@@ -66,7 +78,7 @@ export function buildApp(config: Config, deps: { store?: Store; bus?: Bus; log?:
   });
   installErrorHandling(http);
   void http.register(async (scope) => {
-    registerRoutes(scope, service, async () => {
+    registerRoutes(scope, services, async () => {
       if (!ready) return false;
       try {
         await store.ping();
@@ -76,10 +88,10 @@ export function buildApp(config: Config, deps: { store?: Store; bus?: Bus; log?:
       }
     });
   });
-  const gateway = new Gateway(http.server, service, hub, config, log);
+  const gateway = new Gateway(http.server, services, hub, config, log);
 
   return {
-    config, log, store, service, http, gateway,
+    config, log, store, service, services, http, gateway,
     async listen() {
       await store.migrate();
       await http.listen({ host: config.host, port: config.port });
@@ -90,10 +102,12 @@ export function buildApp(config: Config, deps: { store?: Store; bus?: Bus; log?:
     },
     async close(code = CloseCode.goingAway) {
       ready = false;
+      services.presence.stop();
       await gateway.close(code);
       await http.close();
-      while (service.pendingSends > 0) await new Promise((r) => setTimeout(r, 5));
+      while (service.pendingWrites > 0) await new Promise((r) => setTimeout(r, 5));
       await bus.close();
+      await presence.close();
       await store.close();
     },
   };

@@ -22,6 +22,10 @@ export interface Config {
   readonly pageSizeMax: number;
   readonly maxBufferedBytes: number;
   readonly heartbeatMs: number;
+  readonly maxGroupMembers: number;
+  readonly typingRatePerSec: number;
+  readonly typingTtlMs: number;
+  readonly presenceThrottleMs: number;
 }
 
 interface Setting<K extends keyof Config> {
@@ -61,6 +65,10 @@ const SETTINGS: Setting<keyof Config>[] = [
   { key: 'pageSizeMax', env: 'PAGE_SIZE_MAX', def: 1000, help: 'largest page of sync, history or conversations', parse: int(10, 10000), expect: 'an integer from 10 to 10000' },
   { key: 'maxBufferedBytes', env: 'MAX_BUFFERED_BYTES', def: 4 * 1024 * 1024, help: 'unsent bytes queued for one socket before it is closed as too slow (1013)', parse: int(65536, 1024 * 1024 * 1024), expect: 'an integer from 65536 to 1073741824' },
   { key: 'heartbeatMs', env: 'HEARTBEAT_MS', def: 30000, help: 'WebSocket ping interval; a socket that misses one is closed', parse: int(100, 3600000), expect: 'an integer from 100 to 3600000' },
+  { key: 'maxGroupMembers', env: 'MAX_GROUP_MEMBERS', def: 256, help: 'members a group may have', parse: int(2, 100000), expect: 'an integer from 2 to 100000' },
+  { key: 'typingRatePerSec', env: 'TYPING_RATE', def: 2, help: 'typing notices per second per user (burst 3x); more get rate_limited', parse: int(1, 1000), expect: 'an integer from 1 to 1000' },
+  { key: 'typingTtlMs', env: 'TYPING_TTL_MS', def: 6000, help: 'how long a typing indicator lasts unless renewed', parse: int(500, 60000), expect: 'an integer from 500 to 60000' },
+  { key: 'presenceThrottleMs', env: 'PRESENCE_THROTTLE_MS', def: 2000, help: 'at most one presence change per user is pushed in this window (the latest wins)', parse: int(0, 600000), expect: 'an integer from 0 to 600000' },
 ] as never;
 
 export class ConfigError extends Error {

@@ -72,12 +72,12 @@ class ChatScreen {
   }
 
   private onMessage(m: Message, conv: ConversationView): void {
-    if (this.open && !this.open.conversationId && conv.peer?.toLowerCase() === this.open.to.toLowerCase()) {
+    if (this.open && !this.open.conversationId && conv.title.toLowerCase() === this.open.to.toLowerCase()) {
       this.open.conversationId = conv.id;
     }
     const here = this.open?.conversationId === m.conversationId;
     if (m.sender === this.me() && here) return; // shown when sent
-    const where = here || !this.open ? '' : ` (chat with ${conv.peer ?? conv.id}; /open ${conv.peer ?? ''} to reply)`;
+    const where = here || !this.open ? '' : ` (chat with ${conv.title}; /open ${conv.title} to reply)`;
     this.print(`[${time(m.sentAt)}] ${m.sender}${where}: ${m.text}`);
   }
 
@@ -110,14 +110,14 @@ class ChatScreen {
           await this.client.loadConversations({ limit: 50 });
           const list = this.client.conversations();
           if (list.length === 0) return this.print('no conversations yet');
-          for (const c of list) this.print(`  ${c.peer ?? c.id}: ${c.lastMessage ? `${c.lastMessage.sender}: ${c.lastMessage.text}` : '(empty)'}`);
+          for (const c of list) this.print(`  ${c.title}: ${c.lastMessage ? `${c.lastMessage.sender}: ${c.lastMessage.text}` : '(empty)'}`);
           return;
         }
         case '/open': {
           const who = args[0];
           if (!who) return this.print('usage: /open <user>');
           await this.client.loadConversations({ limit: 200 });
-          const conv = this.client.conversations().find((c) => c.peer?.toLowerCase() === who.toLowerCase());
+          const conv = this.client.conversations().find((c) => (c.kind === 'direct' ? c.title.toLowerCase() : undefined) === who.toLowerCase());
           this.open = conv ? { to: who, conversationId: conv.id } : { to: who };
           this.print(`-- chat with ${who} --`);
           if (conv) await this.history(10);

@@ -89,10 +89,16 @@ test('HTTP errors use the shared catalogue', async () => {
 test('the OpenAPI document and the frame schemas are served', async () => {
   const doc = (await call('GET', '/openapi.json')).body;
   assert.equal(doc.openapi, '3.1.0');
-  for (const path of ['/v1/login', '/v1/messages', '/v1/sync', '/v1/conversations', '/v1/conversations/{id}/messages']) {
+  for (const path of [
+    '/v1/login', '/v1/messages', '/v1/sync', '/v1/conversations', '/v1/conversations/{id}/messages', '/v1/groups',
+    '/v1/conversations/{id}/members', '/v1/conversations/{id}/members/{user}', '/v1/conversations/{id}/leave', '/v1/conversations/{id}', '/v1/conversations/{id}/read', '/v1/presence',
+  ]) {
     assert.ok(doc.paths[path], `OpenAPI documents ${path}`);
   }
   const proto = (await call('GET', '/v1/protocol.json')).body;
-  assert.deepEqual(Object.keys(proto.clientFrames).sort(), ['conversations', 'history', 'login', 'ping', 'send', 'sync']);
+  assert.deepEqual(Object.keys(proto.clientFrames).sort(), [
+    'addMembers', 'conversations', 'createGroup', 'delivered', 'history', 'leave', 'login', 'ping', 'presence', 'read', 'removeMember', 'rename', 'send', 'sync', 'typing',
+  ]);
+  assert.deepEqual(Object.keys(proto.serverFrames).sort(), ['conversation', 'error', 'message', 'presence', 'receipt', 'result', 'typing']);
   assert.ok(proto.errors.rate_limited);
 });

@@ -22,7 +22,7 @@ expectType<Equal<ReturnType<ParleyClient['conversations']>, ConversationView[]>>
 export function usage(c: ParleyClient) {
   c.on('message', (m, conv) => {
     const seq: number = m.seq;
-    const peer: string | undefined = conv.peer;
+    const peer: string = conv.title;
     return [seq, peer];
   });
   c.on('state', (s) => s === 'online');

@@ -39,7 +39,7 @@ test('send, receive live, own messages once, conversation model', async () => {
   assert.equal(b.received[0]!.text, 'hello ben');
   assert.deepEqual(a.received.map((x) => x.id), [m.id], 'own message appears once, as acknowledged');
   const view = b.client.conversation(m.conversationId)!;
-  assert.equal(view.peer, 'amy');
+  assert.equal(view.title, 'amy');
   assert.equal(view.lastMessage?.text, 'hello ben');
   await b.client.send({ conversationId: m.conversationId }, 'hi amy');
   await until(() => a.received.length === 2, 5000, 'amy receives');

@@ -1,8 +1,8 @@
 import type {
-  ConversationsResult, HistoryResult, LoginResult, Message, ResultOf, SendResult, SyncResult,
+  Conversation, ConversationResult, ConversationsResult, HistoryResult, LoginResult, MemberReceipt, Message, PresenceResult, ResultOf, SendResult, SyncResult,
 } from '../../src/protocol/schemas.js';
 import { Backoff } from './backoff.js';
-import { ConversationList, type ConversationView } from './conversations.js';
+import { ConversationList, messageStatus, type ConversationView, type MessageStatus } from './conversations.js';
 import { Emitter } from './emitter.js';
 import { MemoryStorage, type KeyValueStorage } from './storage.js';
 
@@ -51,6 +51,8 @@ export interface ParleyClientOptions {
   backoff?: { initialMs?: number; maxMs?: number };
   /** Sync page size. Default 500. */
   syncPageSize?: number;
+  /** Report received messages to the server (delivered receipts) this long after they arrive, batched. Default 200; 0 turns reports off. */
+  deliveredDelayMs?: number;
 }
 
 export interface ClientEvents {
@@ -63,6 +65,12 @@ export interface ClientEvents {
   login: (result: LoginResult) => void;
   /** A send from the outbox was refused for good (bad input, unknown user, ...). */
   sendFailed: (clientId: string, error: ParleyError) => void;
+  /** Another member's delivered or read position moved: re-render your messages' ticks (see messageStatus). */
+  receipt: (conversation: ConversationView, receipt: MemberReceipt) => void;
+  /** Someone started or stopped typing in a conversation; the view's `typing` lists who is typing now. */
+  typing: (conversation: ConversationView, user: string, active: boolean) => void;
+  /** A user you share a conversation with came online or went offline. */
+  presence: (user: string, online: boolean, lastActiveAt: number | undefined) => void;
   /** Something went wrong that the SDK is handling (a dropped connection, a failed sync); for logs. */
   warning: (error: ParleyError) => void;
 }
@@ -82,12 +90,11 @@ interface OutboxItem {
   createdAt: number;
 }
 
-interface PushFrame {
-  type: 'message';
-  pos: number;
-  token: string;
-  message: Message;
-}
+/** The live events that carry the user's position: applied exactly once, in position order. */
+type PushFrame =
+  | { type: 'message'; pos: number; token: string; message: Message; conversation?: Conversation }
+  | { type: 'conversation'; pos: number; token: string; conversation: Conversation }
+  | ({ type: 'receipt'; pos: number; token: string; conversationId: string } & MemberReceipt);
 
 interface Pending {
   resolve(v: unknown): void;
@@ -122,6 +129,9 @@ function randomId(): string {
  */
 export class ParleyClient extends Emitter<ClientEvents> {
   private readonly opts: Required<Omit<ParleyClientOptions, 'auth' | 'WebSocket' | 'storage' | 'backoff'>>;
+  private readonly deliveredTo = new Map<string, number>();
+  private deliveredTimer: ReturnType<typeof setTimeout> | undefined;
+  private typingTimer: ReturnType<typeof setInterval> | undefined;
   private readonly WS: WebSocketConstructor;
   private readonly storage: KeyValueStorage;
   private readonly backoff: Backoff;
@@ -161,6 +171,7 @@ export class ParleyClient extends Emitter<ClientEvents> {
       heartbeatTimeoutMs: options.heartbeatTimeoutMs ?? 10_000,
       requestTimeoutMs: options.requestTimeoutMs ?? 15_000,
       syncPageSize: options.syncPageSize ?? 500,
+      deliveredDelayMs: options.deliveredDelayMs ?? 200,
     };
     const session = this.storage.get(KEY_SESSION);
     if (session) {
@@ -200,6 +211,9 @@ export class ParleyClient extends Emitter<ClientEvents> {
   /** Connects (and keeps reconnecting until close()). Resolves when first online. */
   start(): Promise<void> {
     if (this._state === 'idle') this.connect();
+    this.typingTimer ??= setInterval(() => {
+      for (const view of this.model.expireAll(Date.now())) this.emit('conversation', view);
+    }, 1000);
     return this.whenOnline();
   }
 
@@ -220,6 +234,9 @@ export class ParleyClient extends Emitter<ClientEvents> {
   close(): void {
     this.setState('idle');
     clearTimeout(this.reconnectTimer);
+    clearTimeout(this.deliveredTimer);
+    clearInterval(this.typingTimer);
+    this.typingTimer = undefined;
     this.stopHeartbeat();
     const ws = this.ws;
     this.ws = undefined;
@@ -243,6 +260,55 @@ export class ParleyClient extends Emitter<ClientEvents> {
     const done = new Promise<Message>((resolve, reject) => this.waiters.set(clientId, { resolve, reject }));
     if (this._state === 'online' || this._state === 'syncing') this.transmit(item);
     return done;
+  }
+
+  /** Marks a conversation read up to `seq` (default: its last message) on all your devices; the other members see it. */
+  async markRead(conversationId: string, seq?: number): Promise<ConversationView> {
+    const target = seq ?? this.model.get(conversationId)?.lastSeq ?? 0;
+    const r = await this.request('read', { conversationId, seq: target });
+    return this.takeState(r.conversation);
+  }
+
+  /** Tells the other members you are typing (call again every few seconds while typing), or stopped. */
+  async typing(conversationId: string, active = true): Promise<void> {
+    await this.request('typing', { conversationId, active });
+  }
+
+  /** Sent / delivered / seen of one of your messages (in groups with counts). */
+  status(message: Message): { status: MessageStatus; delivered: number; seen: number; of: number } {
+    const conv = this.model.get(message.conversationId);
+    return conv ? messageStatus(conv, message) : { status: 'sent', delivered: 0, seen: 0, of: 0 };
+  }
+
+  createGroup(title: string, members: string[]): Promise<ConversationView> {
+    return this.request('createGroup', { title, members }).then((r) => this.takeState(r.conversation));
+  }
+
+  addMembers(conversationId: string, users: string[]): Promise<ConversationView> {
+    return this.request('addMembers', { conversationId, users }).then((r) => this.takeState(r.conversation));
+  }
+
+  removeMember(conversationId: string, user: string): Promise<ConversationView> {
+    return this.request('removeMember', { conversationId, user }).then((r) => this.takeState(r.conversation));
+  }
+
+  leave(conversationId: string): Promise<ConversationView> {
+    return this.request('leave', { conversationId }).then((r) => this.takeState(r.conversation));
+  }
+
+  rename(conversationId: string, title: string): Promise<ConversationView> {
+    return this.request('rename', { conversationId, title }).then((r) => this.takeState(r.conversation));
+  }
+
+  /** Online state and last activity of users you share a conversation with. */
+  presence(users: string[]): Promise<PresenceResult> {
+    return this.request('presence', { users });
+  }
+
+  private takeState(c: ConversationResult['conversation']): ConversationView {
+    const view = this.model.upsert(c);
+    this.emit('conversation', view);
+    return view;
   }
 
   /** Loads older messages of a conversation (before the first loaded one) into the model and returns them. */
@@ -429,8 +495,21 @@ export class ParleyClient extends Emitter<ClientEvents> {
         return;
       }
       case 'message':
+      case 'conversation':
+      case 'receipt':
         this.onPush(frame as unknown as PushFrame);
         return;
+      case 'typing': {
+        const t = frame as unknown as { conversationId: string; user: string; active: boolean; expiresInMs: number };
+        const view = this.model.typing(t.conversationId, t.user, t.active, Date.now() + t.expiresInMs);
+        if (view) this.emit('typing', view, t.user, t.active);
+        return;
+      }
+      case 'presence': {
+        const p = frame as unknown as { user: string; online: boolean; lastActiveAt?: number };
+        this.emit('presence', p.user, p.online, p.lastActiveAt);
+        return;
+      }
       default:
         // Frames this version does not know are ignored, so newer servers can add them.
         return;
@@ -445,7 +524,7 @@ export class ParleyClient extends Emitter<ClientEvents> {
     }
     if (p.pos <= this.pos) return;
     if (p.pos === this.pos + 1) {
-      this.apply(p.message);
+      this.applyPush(p);
       this.advance(p.pos, p.token);
       return;
     }
@@ -453,10 +532,44 @@ export class ParleyClient extends Emitter<ClientEvents> {
     void this.runSync().catch((e: unknown) => this.emit('warning', e as ParleyError));
   }
 
+  private applyPush(p: PushFrame): void {
+    switch (p.type) {
+      case 'message':
+        if (p.conversation) this.model.upsert(p.conversation);
+        this.apply(p.message);
+        return;
+      case 'conversation':
+        this.emit('conversation', this.model.upsert(p.conversation));
+        return;
+      case 'receipt': {
+        const r = { username: p.username, deliveredSeq: p.deliveredSeq, readSeq: p.readSeq };
+        const view = this.model.receipt(p.conversationId, r);
+        if (view) this.emit('receipt', view, r);
+        return;
+      }
+    }
+  }
+
   private apply(m: Message): void {
     const view = this.model.append(m);
     this.emit('message', m, view);
     this.emit('conversation', view);
+    if (m.sender !== this.session?.user.username) this.noteDelivered(m);
+  }
+
+  /** Batches delivered receipts: one report per conversation with its highest seq. */
+  private noteDelivered(m: Message): void {
+    if (this.opts.deliveredDelayMs <= 0) return;
+    if ((this.deliveredTo.get(m.conversationId) ?? 0) >= m.seq) return;
+    this.deliveredTo.set(m.conversationId, m.seq);
+    this.deliveredTimer ??= setTimeout(() => {
+      this.deliveredTimer = undefined;
+      const reports = [...this.deliveredTo];
+      this.deliveredTo.clear();
+      for (const [conversationId, seq] of reports) {
+        this.request('delivered', { conversationId, seq }).catch(() => { /* best effort: the next message reports again */ });
+      }
+    }, this.opts.deliveredDelayMs);
   }
 
   private advance(pos: number, token: string): void {
@@ -484,8 +597,10 @@ export class ParleyClient extends Emitter<ClientEvents> {
           let r: SyncResult;
           do {
             r = await this.request('sync', { token: this.syncToken, limit: this.opts.syncPageSize });
+            // States first: they are current, so the page's messages are not counted as unread twice.
             for (const c of r.conversations) this.model.upsert(c);
             for (const m of r.messages) this.apply(m);
+            for (const c of r.conversations) this.emit('conversation', this.model.get(c.id)!);
             this.advance(r.pos, r.token);
           } while (r.hasMore);
         }
@@ -497,7 +612,7 @@ export class ParleyClient extends Emitter<ClientEvents> {
             this.resyncWanted = true;
             break;
           }
-          this.apply(p.message);
+          this.applyPush(p);
           this.advance(p.pos, p.token);
         }
       } while (this.resyncWanted);

@@ -4,5 +4,5 @@
  */
 export { ParleyClient, ParleyError, type ParleyClientOptions, type ClientEvents, type ConnectionState, type SendTarget, type WebSocketLike, type WebSocketConstructor } from './client.js';
 export { MemoryStorage, WebStorage, type KeyValueStorage, type WebStorageLike } from './storage.js';
-export type { ConversationView } from './conversations.js';
-export type { Message, Conversation, LoginResult, SendResult, SyncResult, HistoryResult } from '../../src/protocol/schemas.js';
+export { messageStatus, type ConversationView, type MessageStatus } from './conversations.js';
+export type { Message, Conversation, MemberReceipt, LoginResult, SendResult, SyncResult, HistoryResult, PresenceResult, SystemEvent } from '../../src/protocol/schemas.js';

@@ -90,6 +90,21 @@ export const migrations: Record<string, Migration> = {
   },
 };
 
+migrations['0002_groups_receipts'] = {
+  async up(db: Kysely<unknown>) {
+    // Set when the user left or was removed: the seq of that system message.
+    // They see history up to it and receive nothing after.
+    await db.schema.alterTable('memberships').addColumn('left_seq', 'bigint').execute();
+    await db.schema.alterTable('memberships').addColumn('delivered_seq', 'bigint', (c) => c.notNull().defaultTo(0)).execute();
+    // Messages from others after read_seq; kept by every write so that the
+    // home screen never counts messages.
+    await db.schema.alterTable('memberships').addColumn('unread', 'bigint', (c) => c.notNull().defaultTo(0)).execute();
+    await db.schema.alterTable('users').addColumn('last_active_at', 'bigint').execute();
+    // Readable summary of system messages is in body; the event itself here (JSON).
+    await db.schema.alterTable('messages').addColumn('meta', 'text').execute();
+  },
+};
+
 export async function migrateToLatest(db: Kysely<unknown>): Promise<string[]> {
   const migrator = new Migrator({
     db,

@@ -4,16 +4,20 @@ import Database from 'better-sqlite3';
 import { Kysely, SqliteDialect } from 'kysely';
 import { migrateToLatest } from './migrations.js';
 import type {
-  AppendInput, AppendOutcome, Store, StoredConversation, StoredDevice, StoredMessage, StoredUser, SyncPage,
+  GroupChange, GroupOutcome, Recipient, SendTarget, Store, StoredConversation, StoredDevice, StoredMessage, StoredUser,
+  SyncPage, SystemEvent, WriteItem, WriteOutcome,
 } from '../ports/store.js';
 
-type Row = Record<string, unknown>;
-
 interface MessageRow {
-  id: number; conv_id: number; seq: number; sender_id: number; client_id: string; kind: string; body: string; created_at: number;
+  id: number; conv_id: number; seq: number; sender_id: number; client_id: string; kind: string; body: string; meta: string | null; created_at: number;
+}
+interface MembershipRow {
+  user_id: number; conv_id: number; kind: string; title: string | null; last_seq: number; updated_at: number;
+  pos: number; read_seq: number; delivered_seq: number; unread: number; left_seq: number | null;
 }
 
-const MESSAGE_COLUMNS = 'm.id, m.conv_id, m.seq, m.sender_id, m.client_id, m.kind, m.body, m.created_at';
+const MESSAGE_COLUMNS = 'm.id, m.conv_id, m.seq, m.sender_id, m.client_id, m.kind, m.body, m.meta, m.created_at';
+const MEMBERSHIP_COLUMNS = 'mb.user_id, mb.conv_id, c.kind, c.title, c.last_seq, c.updated_at, mb.pos, mb.read_seq, mb.delivered_seq, mb.unread, mb.left_seq';
 
 function prepareStatements(db: Database.Database) {
   const p = (sql: string) => db.prepare(sql);
@@ -23,40 +27,87 @@ function prepareStatements(db: Database.Database) {
     userName: p('SELECT username FROM users WHERE id = ?').pluck(),
     userPos: p('SELECT pos FROM users WHERE id = ?').pluck(),
     setUserPos: p('UPDATE users SET pos = ? WHERE id = ?'),
+    setLastActive: p('UPDATE users SET last_active_at = ? WHERE id = ?'),
+    lastActive: p('SELECT last_active_at FROM users WHERE id = ?').pluck(),
     insertDevice: p('INSERT INTO devices (user_id, token_hash, created_at, last_seen_at) VALUES (?, ?, ?, ?)'),
     deviceByHash: p(`SELECT d.id, d.user_id, u.username FROM devices d JOIN users u ON u.id = d.user_id
                      WHERE d.token_hash = ? AND d.revoked_at IS NULL AND (d.expires_at IS NULL OR d.expires_at > ?)`),
     touchDevice: p('UPDATE devices SET last_seen_at = ? WHERE id = ?'),
+
     directByKey: p('SELECT id FROM conversations WHERE direct_key = ?').pluck(),
-    insertConversation: p("INSERT INTO conversations (kind, direct_key, last_seq, created_at, updated_at) VALUES ('direct', ?, 0, ?, ?)"),
-    insertMembership: p('INSERT INTO memberships (user_id, conv_id, pos, joined_at) VALUES (?, ?, 0, ?)'),
+    insertConversation: p('INSERT INTO conversations (kind, title, direct_key, last_seq, created_at, updated_at) VALUES (?, ?, ?, 0, ?, ?)'),
+    insertMembership: p(`INSERT INTO memberships (user_id, conv_id, role, pos, joined_at) VALUES (?, ?, ?, 0, ?)
+                         ON CONFLICT (user_id, conv_id) DO UPDATE SET left_seq = NULL, role = excluded.role`),
+    conversation: p('SELECT id, kind, title, last_seq FROM conversations WHERE id = ?'),
     convSeq: p('SELECT last_seq FROM conversations WHERE id = ?').pluck(),
     setConvSeq: p('UPDATE conversations SET last_seq = ?, updated_at = ? WHERE id = ?'),
-    memberIds: p('SELECT user_id FROM memberships WHERE conv_id = ?').pluck(),
-    memberNames: p('SELECT u.username FROM memberships mb JOIN users u ON u.id = mb.user_id WHERE mb.conv_id = ? ORDER BY u.username_key').pluck(),
-    isMember: p('SELECT 1 FROM memberships WHERE user_id = ? AND conv_id = ?').pluck(),
+    setTitle: p('UPDATE conversations SET title = ? WHERE id = ?'),
+
+    activeMemberIds: p('SELECT user_id FROM memberships WHERE conv_id = ? AND left_seq IS NULL').pluck(),
+    activeMembers: p(`SELECT u.username, mb.user_id, mb.role, mb.read_seq, mb.delivered_seq FROM memberships mb JOIN users u ON u.id = mb.user_id
+                      WHERE mb.conv_id = ? AND mb.left_seq IS NULL ORDER BY mb.joined_at, u.username_key`),
+    membership: p('SELECT role, read_seq, delivered_seq, left_seq FROM memberships WHERE user_id = ? AND conv_id = ?'),
+    membershipView: p(`SELECT ${MEMBERSHIP_COLUMNS} FROM memberships mb JOIN conversations c ON c.id = mb.conv_id WHERE mb.user_id = ? AND mb.conv_id = ?`),
+    onNewMessage: p('UPDATE memberships SET pos = ?, unread = unread + ? WHERE user_id = ? AND conv_id = ?'),
+    onOwnMessage: p('UPDATE memberships SET pos = ?, read_seq = ?, delivered_seq = max(delivered_seq, ?), unread = 0 WHERE user_id = ? AND conv_id = ?'),
     setMembershipPos: p('UPDATE memberships SET pos = ? WHERE user_id = ? AND conv_id = ?'),
+    setRead: p('UPDATE memberships SET read_seq = ?, delivered_seq = max(delivered_seq, ?), unread = ? WHERE user_id = ? AND conv_id = ?'),
+    setDelivered: p('UPDATE memberships SET delivered_seq = ? WHERE user_id = ? AND conv_id = ?'),
+    setLeft: p('UPDATE memberships SET left_seq = ?, pos = ?, role = \'member\' WHERE user_id = ? AND conv_id = ?'),
+    setRole: p('UPDATE memberships SET role = ? WHERE user_id = ? AND conv_id = ?'),
+    countUnread: p('SELECT count(*) FROM messages WHERE conv_id = ? AND seq > ? AND seq <= ? AND sender_id != ?').pluck(),
+
     messageByClientId: p(`SELECT ${MESSAGE_COLUMNS} FROM messages m WHERE m.sender_id = ? AND m.client_id = ?`),
     messageBySeq: p(`SELECT ${MESSAGE_COLUMNS} FROM messages m WHERE m.conv_id = ? AND m.seq = ?`),
-    insertMessage: p('INSERT INTO messages (conv_id, seq, sender_id, client_id, kind, body, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)'),
+    insertMessage: p('INSERT INTO messages (conv_id, seq, sender_id, client_id, kind, body, meta, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)'),
     insertLog: p("INSERT INTO user_log (user_id, pos, kind, conv_id, seq) VALUES (?, ?, 'message', ?, ?)"),
-    syncPage: p(`SELECT l.pos, ${MESSAGE_COLUMNS} FROM user_log l JOIN messages m ON m.conv_id = l.conv_id AND m.seq = l.seq
-                 WHERE l.user_id = ? AND l.pos > ? ORDER BY l.pos LIMIT ?`),
+    logPage: p(`SELECT l.pos, ${MESSAGE_COLUMNS} FROM user_log l JOIN messages m ON m.conv_id = l.conv_id AND m.seq = l.seq
+                WHERE l.user_id = ? AND l.pos > ? ORDER BY l.pos LIMIT ?`),
+    changedPage: p(`SELECT ${MEMBERSHIP_COLUMNS} FROM memberships mb JOIN conversations c ON c.id = mb.conv_id
+                    WHERE mb.user_id = ? AND mb.pos > ? AND mb.pos <= ? ORDER BY mb.pos LIMIT ?`),
     history: p(`SELECT ${MESSAGE_COLUMNS} FROM messages m WHERE m.conv_id = ? AND m.seq < ? ORDER BY m.seq DESC LIMIT ?`),
-    convForUser: p(`SELECT c.id, c.kind, c.last_seq, c.updated_at, mb.pos FROM memberships mb JOIN conversations c ON c.id = mb.conv_id
-                    WHERE mb.user_id = ? AND mb.conv_id = ?`),
-    recentConvs: p(`SELECT c.id, c.kind, c.last_seq, c.updated_at, mb.pos FROM memberships mb JOIN conversations c ON c.id = mb.conv_id
-                    WHERE mb.user_id = ? AND mb.pos < ? ORDER BY mb.pos DESC LIMIT ?`),
+    recent: p(`SELECT ${MEMBERSHIP_COLUMNS} FROM memberships mb JOIN conversations c ON c.id = mb.conv_id
+               WHERE mb.user_id = ? AND mb.pos > ? AND mb.pos < ? ORDER BY mb.pos DESC LIMIT ?`),
+    contacts: p(`SELECT DISTINCT b.user_id FROM memberships a JOIN memberships b ON b.conv_id = a.conv_id
+                 WHERE a.user_id = ? AND a.left_seq IS NULL AND b.left_seq IS NULL AND b.user_id != a.user_id`).pluck(),
     ping: p('SELECT 1').pluck(),
   };
 }
 type Statements = ReturnType<typeof prepareStatements>;
 
+/** Positions handed out in one transaction, written back to the users table at its end. */
+class PositionCounter {
+  private readonly next = new Map<number, number>();
+  constructor(private readonly s: Statements) {}
+
+  take(userId: number): number {
+    const pos = (this.next.get(userId) ?? (this.s.userPos.get(userId) as number)) + 1;
+    this.next.set(userId, pos);
+    return pos;
+  }
+
+  flush(): void {
+    for (const [userId, pos] of this.next) this.s.setUserPos.run(pos, userId);
+  }
+}
+
+function systemText(e: SystemEvent): string {
+  const who = (e.users ?? []).join(', ');
+  switch (e.event) {
+    case 'created': return `${e.actor} created the group "${e.title}"${who ? ` with ${who}` : ''}`;
+    case 'added': return `${e.actor} added ${who}`;
+    case 'removed': return `${e.actor} removed ${who}`;
+    case 'left': return `${e.actor} left`;
+    case 'renamed': return `${e.actor} renamed the group to "${e.title}"`;
+  }
+}
+
 /**
  * SQLite adapter. The schema comes from the shared Kysely migrations; queries
- * are prepared better-sqlite3 statements, and a batch of sends is one
- * synchronous IMMEDIATE transaction (several processes may share the file:
- * the write lock then plays the role of the row locks in the Store contract).
+ * are prepared better-sqlite3 statements. A batch of writes is one
+ * synchronous IMMEDIATE transaction: it holds the database's write lock from
+ * its first statement, which plays the role of the row locks of the Store
+ * contract (several processes may share the file).
  */
 export class SqliteStore implements Store {
   private readonly db: Database.Database;
@@ -76,7 +127,7 @@ export class SqliteStore implements Store {
   async migrate(): Promise<void> {
     const kysely = new Kysely<unknown>({ dialect: new SqliteDialect({ database: this.db }) });
     await migrateToLatest(kysely);
-    // Not destroyed: that would close the shared better-sqlite3 handle.
+    // Kysely is not destroyed: that would close the shared better-sqlite3 handle.
     this.s = prepareStatements(this.db);
   }
 
@@ -87,6 +138,8 @@ export class SqliteStore implements Store {
   async close(): Promise<void> {
     if (this.db.open) this.db.close();
   }
+
+  // ---------------------------------------------------------------- accounts
 
   async upsertUser(username: string, now: number): Promise<StoredUser> {
     const key = username.toLowerCase();
@@ -116,65 +169,113 @@ export class SqliteStore implements Store {
     this.s.touchDevice.run(now, deviceId);
   }
 
-  async appendMessages(items: AppendInput[]): Promise<AppendOutcome[]> {
-    return this.db.transaction(() => this.appendInTransaction(items)).immediate();
+  async setLastActive(userId: number, at: number): Promise<void> {
+    this.s.setLastActive.run(at, userId);
   }
 
-  private appendInTransaction(items: AppendInput[]): AppendOutcome[] {
-    const s = this.s;
-    // Positions and seqs are read once per batch and written back once at the end:
-    // the IMMEDIATE transaction holds the write lock throughout.
-    const userPos = new Map<number, number>();
-    const convSeq = new Map<number, number>();
-    const convMembers = new Map<number, number[]>();
-    const membershipPos = new Map<string, [number, number, number]>();
-    let now = 0;
-    const out: AppendOutcome[] = [];
-
-    for (const item of items) {
-      const dup = s.messageByClientId.get(item.senderId, item.clientId) as MessageRow | undefined;
-      if (dup) {
-        out.push({ ok: true, duplicate: true, message: this.toMessage(dup) });
-        continue;
-      }
-      let convId: number;
-      if (item.target.kind === 'user') {
-        convId = this.directConversation(item.senderId, item.target.userId, item.sentAt);
-      } else {
-        convId = item.target.conversationId;
-        if (!s.isMember.get(item.senderId, convId)) {
-          out.push({ ok: false, code: 'not_found' });
-          continue;
-        }
-      }
-      let members = convMembers.get(convId);
-      if (!members) convMembers.set(convId, (members = s.memberIds.all(convId) as number[]));
-      const seq = (convSeq.get(convId) ?? (s.convSeq.get(convId) as number)) + 1;
-      convSeq.set(convId, seq);
-      now = Math.max(now, item.sentAt);
-      const r = s.insertMessage.run(convId, seq, item.senderId, item.clientId, 'text', item.text, item.sentAt);
-      const recipients: { userId: number; pos: number }[] = [];
-      for (const userId of members) {
-        const pos = (userPos.get(userId) ?? (s.userPos.get(userId) as number)) + 1;
-        userPos.set(userId, pos);
-        s.insertLog.run(userId, pos, convId, seq);
-        membershipPos.set(`${userId}:${convId}`, [pos, userId, convId]);
-        recipients.push({ userId, pos });
-      }
-      out.push({
-        ok: true,
-        duplicate: false,
-        message: {
-          id: Number(r.lastInsertRowid), conversationId: convId, seq, senderId: item.senderId, sender: this.nameOf(item.senderId),
-          clientId: item.clientId, kind: 'text', text: item.text, sentAt: item.sentAt,
-        },
-        recipients,
-      });
+  async lastActive(userIds: number[]): Promise<Map<number, number>> {
+    const out = new Map<number, number>();
+    for (const id of userIds) {
+      const at = this.s.lastActive.get(id) as number | null | undefined;
+      if (at != null) out.set(id, at);
     }
-    for (const [userId, pos] of userPos) s.setUserPos.run(pos, userId);
-    for (const [convId, seq] of convSeq) s.setConvSeq.run(seq, now, convId);
-    for (const [pos, userId, convId] of membershipPos.values()) s.setMembershipPos.run(pos, userId, convId);
     return out;
+  }
+
+  async usernames(userIds: number[]): Promise<Map<number, string>> {
+    return new Map(userIds.map((id) => [id, this.nameOf(id)]));
+  }
+
+  // ---------------------------------------------------------------- writes
+
+  async write(items: WriteItem[]): Promise<WriteOutcome[]> {
+    return this.db.transaction(() => {
+      const positions = new PositionCounter(this.s);
+      const out = items.map((item) => (item.kind === 'send' ? this.sendOne(item, positions) : this.receiptOne(item, positions)));
+      positions.flush();
+      return out;
+    }).immediate();
+  }
+
+  private sendOne(item: Extract<WriteItem, { kind: 'send' }>, positions: PositionCounter): WriteOutcome {
+    const dup = this.s.messageByClientId.get(item.senderId, item.clientId) as MessageRow | undefined;
+    if (dup) return { ok: true, kind: 'send', duplicate: true, message: this.toMessage(dup) };
+    const convId = this.targetConversation(item.senderId, item.target, item.sentAt);
+    if (convId === undefined) return { ok: false, code: 'not_found', message: 'no such conversation' };
+    const { message, recipients } = this.appendMessage(convId, item.senderId, item.clientId, 'text', item.text, undefined, item.sentAt, positions);
+    return { ok: true, kind: 'send', duplicate: false, message, recipients };
+  }
+
+  /** The conversation a send goes to, or undefined when the sender is not a current member. */
+  private targetConversation(senderId: number, target: SendTarget, now: number): number | undefined {
+    if (target.kind === 'user') return this.directConversation(senderId, target.userId, now);
+    const m = this.s.membership.get(senderId, target.conversationId) as { left_seq: number | null } | undefined;
+    return m && m.left_seq === null ? target.conversationId : undefined;
+  }
+
+  /**
+   * Stores one message with the next seq and records it as a change for every
+   * current member (`extra` users too: a removed member gets their removal).
+   */
+  private appendMessage(
+    convId: number, senderId: number, clientId: string, kind: 'text' | 'system', text: string, system: SystemEvent | undefined,
+    now: number, positions: PositionCounter, extra: number[] = [],
+  ): { message: StoredMessage; recipients: Recipient[] } {
+    const s = this.s;
+    const seq = (s.convSeq.get(convId) as number) + 1;
+    s.setConvSeq.run(seq, now, convId);
+    const r = s.insertMessage.run(convId, seq, senderId, clientId, kind, text, system ? JSON.stringify(system) : null, now);
+    const members = s.activeMemberIds.all(convId) as number[];
+    const recipients: Recipient[] = [];
+    for (const userId of extra.length ? [...new Set([...members, ...extra])] : members) {
+      const pos = positions.take(userId);
+      s.insertLog.run(userId, pos, convId, seq);
+      if (userId === senderId) s.onOwnMessage.run(pos, seq, seq, userId, convId);
+      else s.onNewMessage.run(pos, 1, userId, convId);
+      recipients.push({ userId, pos });
+    }
+    const message: StoredMessage = {
+      id: Number(r.lastInsertRowid), conversationId: convId, seq, senderId, sender: this.nameOf(senderId),
+      clientId, kind, text, sentAt: now,
+    };
+    if (system) message.system = system;
+    return { message, recipients };
+  }
+
+  private receiptOne(item: Extract<WriteItem, { kind: 'read' | 'delivered' }>, positions: PositionCounter): WriteOutcome {
+    const s = this.s;
+    const m = s.membership.get(item.userId, item.conversationId) as { read_seq: number; delivered_seq: number; left_seq: number | null } | undefined;
+    if (!m) return { ok: false, code: 'not_found', message: 'no such conversation' };
+    const visible = m.left_seq ?? (s.convSeq.get(item.conversationId) as number);
+    if (item.seq > visible) return { ok: false, code: 'bad_request', message: `seq ${item.seq} is beyond the last message (${visible})` };
+    const username = this.nameOf(item.userId);
+    const unchanged = {
+      ok: true as const, kind: item.kind, conversationId: item.conversationId, changed: false, self: undefined, others: [],
+      receipt: { username, deliveredSeq: m.delivered_seq, readSeq: m.read_seq },
+    };
+    let self: Recipient | undefined;
+    if (item.kind === 'read') {
+      if (item.seq <= m.read_seq) return unchanged;
+      const unread = s.countUnread.get(item.conversationId, item.seq, visible, item.userId) as number;
+      s.setRead.run(item.seq, item.seq, unread, item.userId, item.conversationId);
+      self = { userId: item.userId, pos: positions.take(item.userId) };
+      s.setMembershipPos.run(self.pos, item.userId, item.conversationId);
+    } else {
+      if (item.seq <= m.delivered_seq) return unchanged;
+      s.setDelivered.run(item.seq, item.userId, item.conversationId);
+    }
+    const others: Recipient[] = [];
+    if (m.left_seq === null) {
+      for (const userId of s.activeMemberIds.all(item.conversationId) as number[]) {
+        if (userId === item.userId) continue;
+        const pos = positions.take(userId);
+        s.setMembershipPos.run(pos, userId, item.conversationId);
+        others.push({ userId, pos });
+      }
+    }
+    const readSeq = item.kind === 'read' ? item.seq : m.read_seq;
+    const deliveredSeq = Math.max(m.delivered_seq, item.seq);
+    return { ok: true, kind: item.kind, conversationId: item.conversationId, changed: true, self, others, receipt: { username, deliveredSeq, readSeq } };
   }
 
   private directConversation(a: number, b: number, now: number): number {
@@ -183,23 +284,107 @@ export class SqliteStore implements Store {
     if (cached !== undefined) return cached;
     let id = this.s.directByKey.get(key) as number | undefined;
     if (id === undefined) {
-      id = Number(this.s.insertConversation.run(key, now, now).lastInsertRowid);
-      this.s.insertMembership.run(a, id, now);
-      if (b !== a) this.s.insertMembership.run(b, id, now);
+      id = Number(this.s.insertConversation.run('direct', null, key, now, now).lastInsertRowid);
+      this.s.insertMembership.run(a, id, 'member', now);
+      if (b !== a) this.s.insertMembership.run(b, id, 'member', now);
     }
     this.directIds.set(key, id);
     return id;
   }
 
+  // ---------------------------------------------------------------- groups
+
+  async createGroup(creatorId: number, title: string, memberIds: number[], maxMembers: number, now: number): Promise<GroupOutcome> {
+    const members = [...new Set(memberIds.filter((id) => id !== creatorId))];
+    if (members.length + 1 > maxMembers) return { ok: false, code: 'too_large', message: `a group has at most ${maxMembers} members` };
+    return this.db.transaction((): GroupOutcome => {
+      const positions = new PositionCounter(this.s);
+      const convId = Number(this.s.insertConversation.run('group', title, null, now, now).lastInsertRowid);
+      this.s.insertMembership.run(creatorId, convId, 'admin', now);
+      for (const id of members) this.s.insertMembership.run(id, convId, 'member', now);
+      const event: SystemEvent = { event: 'created', actor: this.nameOf(creatorId), title, users: members.map((id) => this.nameOf(id)) };
+      const r = this.appendMessage(convId, creatorId, `sys-${convId}-1`, 'system', systemText(event), event, now, positions);
+      positions.flush();
+      return { ok: true, conversationId: convId, ...r };
+    }).immediate();
+  }
+
+  async changeGroup(actorId: number, convId: number, change: GroupChange, maxMembers: number, now: number): Promise<GroupOutcome> {
+    return this.db.transaction((): GroupOutcome => {
+      const s = this.s;
+      const conv = s.conversation.get(convId) as { kind: string; last_seq: number } | undefined;
+      const me = s.membership.get(actorId, convId) as { role: string; left_seq: number | null } | undefined;
+      if (!conv || !me || me.left_seq !== null) return { ok: false, code: 'not_found', message: 'no such conversation' };
+      if (conv.kind !== 'group') return { ok: false, code: 'bad_request', message: 'direct conversations have no members to change' };
+      if (change.op !== 'leave' && me.role !== 'admin') return { ok: false, code: 'forbidden', message: 'only admins can do this' };
+      const active = s.activeMemberIds.all(convId) as number[];
+      const actor = this.nameOf(actorId);
+      const positions = new PositionCounter(s);
+      const seq = conv.last_seq + 1;
+      let event: SystemEvent;
+      let leaving: number | undefined;
+      switch (change.op) {
+        case 'add': {
+          const added = [...new Set(change.userIds)].filter((id) => !active.includes(id));
+          if (added.length === 0) return { ok: false, code: 'bad_request', message: 'everyone named is already a member' };
+          if (active.length + added.length > maxMembers) return { ok: false, code: 'too_large', message: `a group has at most ${maxMembers} members` };
+          for (const id of added) s.insertMembership.run(id, convId, 'member', now);
+          event = { event: 'added', actor, users: added.map((id) => this.nameOf(id)) };
+          break;
+        }
+        case 'remove':
+          if (change.userId === actorId) return { ok: false, code: 'bad_request', message: 'use leave to leave a group' };
+          if (!active.includes(change.userId)) return { ok: false, code: 'not_found', message: 'not a member of this group' };
+          leaving = change.userId;
+          event = { event: 'removed', actor, users: [this.nameOf(change.userId)] };
+          break;
+        case 'leave':
+          leaving = actorId;
+          event = { event: 'left', actor };
+          break;
+        case 'rename':
+          s.setTitle.run(change.title, convId);
+          event = { event: 'renamed', actor, title: change.title };
+          break;
+      }
+      if (leaving !== undefined) s.setLeft.run(seq, 0, leaving, convId);
+      // The leaving user gets the system message as their last one in this conversation.
+      const r = this.appendMessage(convId, actorId, `sys-${convId}-${seq}`, 'system', systemText(event), event, now, positions, leaving === undefined ? [] : [leaving]);
+      if (leaving !== undefined) {
+        // A group is never left without an admin.
+        const admins = (s.activeMembers.all(convId) as { user_id: number; role: string }[]);
+        if (admins.length > 0 && !admins.some((a) => a.role === 'admin')) s.setRole.run('admin', admins[0]!.user_id, convId);
+      }
+      positions.flush();
+      return { ok: true, conversationId: convId, ...r };
+    }).immediate();
+  }
+
+  // ---------------------------------------------------------------- reads
+
   async sync(userId: number, afterPos: number, limit: number): Promise<SyncPage> {
-    const rows = this.s.syncPage.all(userId, afterPos, limit + 1) as (MessageRow & { pos: number })[];
-    const hasMore = rows.length > limit;
-    if (hasMore) rows.length = limit;
-    const messages = rows.map((r) => this.toMessage(r));
-    const convIds = [...new Set(messages.map((m) => m.conversationId))];
-    const conversations = convIds.map((id) => this.conversationFor(userId, id)).filter((c): c is StoredConversation => !!c);
-    const pos = rows.length > 0 ? rows[rows.length - 1]!.pos : Math.max(afterPos, 0);
-    return { messages, conversations, pos, hasMore };
+    // One read transaction: the log, the memberships and the user's position come from one snapshot.
+    return this.db.transaction((): SyncPage => {
+      const s = this.s;
+      const current = (s.userPos.get(userId) as number | undefined) ?? 0;
+      const rows = s.logPage.all(userId, afterPos, limit + 1) as (MessageRow & { pos: number })[];
+      let upto = rows.length > limit ? rows[limit - 1]!.pos : current;
+      const changed = s.changedPage.all(userId, afterPos, upto, limit + 1) as MembershipRow[];
+      if (changed.length > limit) {
+        upto = changed[limit - 1]!.pos;
+        changed.length = limit;
+      }
+      const messages = rows.filter((r) => r.pos <= upto).map((r) => this.toMessage(r));
+      const convs = new Map<number, StoredConversation>();
+      for (const row of changed) convs.set(row.conv_id, this.view(row));
+      for (const m of messages) {
+        if (convs.has(m.conversationId)) continue;
+        const row = s.membershipView.get(userId, m.conversationId) as MembershipRow | undefined;
+        if (row) convs.set(m.conversationId, this.view(row));
+      }
+      const pos = Math.max(afterPos, upto);
+      return { messages, conversations: [...convs.values()], pos, hasMore: pos < current };
+    })();
   }
 
   async currentPos(userId: number): Promise<number> {
@@ -207,30 +392,52 @@ export class SqliteStore implements Store {
   }
 
   async history(userId: number, conversationId: number, before: number | undefined, limit: number) {
-    if (!this.s.isMember.get(userId, conversationId)) return undefined;
-    const rows = this.s.history.all(conversationId, before ?? Number.MAX_SAFE_INTEGER, limit + 1) as MessageRow[];
+    const m = this.s.membership.get(userId, conversationId) as { left_seq: number | null } | undefined;
+    if (!m) return undefined;
+    const bound = Math.min(before ?? Number.MAX_SAFE_INTEGER, m.left_seq === null ? Number.MAX_SAFE_INTEGER : m.left_seq + 1);
+    const rows = this.s.history.all(conversationId, bound, limit + 1) as MessageRow[];
     const hasMore = rows.length > limit;
     if (hasMore) rows.length = limit;
     return { messages: rows.reverse().map((r) => this.toMessage(r)), hasMore };
   }
 
-  async conversations(userId: number, beforePos: number | undefined, limit: number): Promise<StoredConversation[]> {
-    const rows = this.s.recentConvs.all(userId, beforePos ?? Number.MAX_SAFE_INTEGER, limit) as Row[];
-    return rows.map((r) => this.conversationFromRow(r));
+  async conversations(userId: number, sincePos: number | undefined, beforePos: number | undefined, limit: number): Promise<StoredConversation[]> {
+    const rows = this.s.recent.all(userId, sincePos ?? -1, beforePos ?? Number.MAX_SAFE_INTEGER, limit) as MembershipRow[];
+    return rows.map((r) => this.view(r));
   }
 
-  private conversationFor(userId: number, convId: number): StoredConversation | undefined {
-    const row = this.s.convForUser.get(userId, convId) as Row | undefined;
-    return row && this.conversationFromRow(row);
+  async conversation(userId: number, conversationId: number): Promise<StoredConversation | undefined> {
+    const row = this.s.membershipView.get(userId, conversationId) as MembershipRow | undefined;
+    return row && this.view(row);
   }
 
-  private conversationFromRow(r: Row): StoredConversation {
-    const id = r.id as number;
-    const lastSeq = r.last_seq as number;
+  async activeMembers(userId: number, conversationId: number): Promise<number[] | undefined> {
+    const members = this.s.activeMemberIds.all(conversationId) as number[];
+    return members.includes(userId) ? members : undefined;
+  }
+
+  async contacts(userId: number): Promise<number[]> {
+    return this.s.contacts.all(userId) as number[];
+  }
+
+  /** A membership row as its user sees the conversation. */
+  private view(r: MembershipRow): StoredConversation {
+    const id = r.conv_id;
+    const left = r.left_seq !== null;
+    const lastSeq = left ? r.left_seq! : r.last_seq;
     const last = lastSeq > 0 ? (this.s.messageBySeq.get(id, lastSeq) as MessageRow | undefined) : undefined;
+    const members = this.s.activeMembers.all(id) as { username: string; user_id: number; role: string; read_seq: number; delivered_seq: number }[];
+    const group = r.kind === 'group';
+    const peer = members.find((m) => m.user_id !== r.user_id)?.username ?? this.nameOf(r.user_id);
     return {
-      id, kind: 'direct', members: this.s.memberNames.all(id) as string[], lastSeq,
-      lastMessage: last && this.toMessage(last), updatedAt: r.updated_at as number, pos: r.pos as number,
+      id, kind: group ? 'group' : 'direct',
+      title: group ? (r.title ?? '') : peer,
+      members: members.map((m) => m.username),
+      admins: group ? members.filter((m) => m.role === 'admin').map((m) => m.username) : [],
+      lastSeq, lastMessage: last && this.toMessage(last), updatedAt: last?.created_at ?? r.updated_at,
+      unread: r.unread, readSeq: r.read_seq, left,
+      receipts: members.filter((m) => m.user_id !== r.user_id).map((m) => ({ username: m.username, deliveredSeq: m.delivered_seq, readSeq: m.read_seq })),
+      pos: r.pos,
     };
   }
 
@@ -244,9 +451,11 @@ export class SqliteStore implements Store {
   }
 
   private toMessage(r: MessageRow): StoredMessage {
-    return {
+    const m: StoredMessage = {
       id: r.id, conversationId: r.conv_id, seq: r.seq, senderId: r.sender_id, sender: this.nameOf(r.sender_id),
-      clientId: r.client_id, kind: 'text', text: r.body, sentAt: r.created_at,
+      clientId: r.client_id, kind: r.kind as 'text' | 'system', text: r.body, sentAt: r.created_at,
     };
+    if (r.meta) m.system = JSON.parse(r.meta) as SystemEvent;
+    return m;
   }
 }

@@ -2,10 +2,11 @@ import { Type } from '@sinclair/typebox';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { AppError, ERROR_CODES, toErrorBody, type ErrorCode } from '../errors.js';
 import {
-  ClientFrames, ConversationId, ConversationsResult, ErrorBody, HistoryResult, Limit, LoginParams, LoginResult,
-  PROTOCOL_VERSION, SendParams, SendResult, Seq, ServerFrames, SyncResult, SyncToken,
+  ClientFrames, ConversationId, ConversationResult, ConversationsResult, ErrorBody, GroupTitle, HistoryResult, Limit, LoginParams, LoginResult,
+  PresenceResult, PROTOCOL_VERSION, SendParams, SendResult, Seq, ServerFrames, SyncResult, SyncToken, Username,
 } from '../protocol/schemas.js';
-import type { ChatService, Session } from '../service/chat.js';
+import type { Session } from '../service/chat.js';
+import type { Services } from './ws-handlers.js';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -41,7 +42,8 @@ export function installErrorHandling(app: FastifyInstance): void {
 }
 
 /** The HTTP API under /v1, plus health, readiness and the API documents. */
-export function registerRoutes(app: FastifyInstance, service: ChatService, isReady: () => Promise<boolean>): void {
+export function registerRoutes(app: FastifyInstance, services: Services, isReady: () => Promise<boolean>): void {
+  const service = services.chat;
   const authenticate = async (req: FastifyRequest) => {
     const h = req.headers.authorization;
     if (!h || !h.startsWith('Bearer ')) throw new AppError('unauthorized', 'missing "Authorization: Bearer <token>" header');
@@ -91,14 +93,97 @@ export function registerRoutes(app: FastifyInstance, service: ChatService, isRea
   app.get('/v1/conversations', {
     preHandler: authenticate,
     schema: {
-      summary: 'Your conversations, most recently changed first',
+      summary: 'The home screen: your conversations, most recently changed first (with `since`: only those changed after that sync token)',
       security: bearer,
-      querystring: Type.Object({ before: Type.Optional(Type.String({ pattern: '^[0-9]{1,15}$' })), limit: Type.Optional(Limit) }),
+      querystring: Type.Object({ since: Type.Optional(SyncToken), before: Type.Optional(Type.String({ pattern: '^[0-9]{1,15}$' })), limit: Type.Optional(Limit) }),
       response: { 200: ConversationsResult, ...errors(400, 401) },
     },
+  }, async (req) => service.conversations(session(req), req.query as { since?: string; before?: string; limit?: number }));
+
+  const convParams = Type.Object({ id: ConversationId });
+  const convId = (req: FastifyRequest) => (req.params as { id: string }).id;
+  const groupErrors = errors(400, 401, 403, 404, 413);
+
+  app.post('/v1/groups', {
+    preHandler: authenticate,
+    schema: {
+      summary: 'Create a group with you as admin',
+      security: bearer,
+      body: Type.Object({ title: GroupTitle, members: Type.Array(Username, { maxItems: 1000, uniqueItems: true }) }, { additionalProperties: false }),
+      response: { 200: ConversationResult, ...groupErrors },
+    },
   }, async (req) => {
-    const q = req.query as { before?: string; limit?: number };
-    return service.conversations(session(req), q.before, q.limit);
+    const b = req.body as { title: string; members: string[] };
+    return service.createGroup(session(req), b.title, b.members);
+  });
+
+  app.post('/v1/conversations/:id/members', {
+    preHandler: authenticate,
+    schema: {
+      summary: 'Add members to a group (admins)',
+      security: bearer,
+      params: convParams,
+      body: Type.Object({ users: Type.Array(Username, { minItems: 1, maxItems: 1000, uniqueItems: true }) }, { additionalProperties: false }),
+      response: { 200: ConversationResult, ...groupErrors },
+    },
+  }, async (req) => service.changeGroup(session(req), convId(req), { op: 'add', users: (req.body as { users: string[] }).users }));
+
+  app.delete('/v1/conversations/:id/members/:user', {
+    preHandler: authenticate,
+    schema: {
+      summary: 'Remove a member from a group (admins)',
+      security: bearer,
+      params: Type.Object({ id: ConversationId, user: Username }),
+      response: { 200: ConversationResult, ...groupErrors },
+    },
+  }, async (req) => service.changeGroup(session(req), convId(req), { op: 'remove', user: (req.params as { user: string }).user }));
+
+  app.post('/v1/conversations/:id/leave', {
+    preHandler: authenticate,
+    schema: { summary: 'Leave a group', security: bearer, params: convParams, response: { 200: ConversationResult, ...groupErrors } },
+  }, async (req) => service.changeGroup(session(req), convId(req), { op: 'leave' }));
+
+  app.patch('/v1/conversations/:id', {
+    preHandler: authenticate,
+    schema: {
+      summary: 'Rename a group (admins)',
+      security: bearer,
+      params: convParams,
+      body: Type.Object({ title: GroupTitle }, { additionalProperties: false }),
+      response: { 200: ConversationResult, ...groupErrors },
+    },
+  }, async (req) => service.changeGroup(session(req), convId(req), { op: 'rename', title: (req.body as { title: string }).title }));
+
+  app.post('/v1/conversations/:id/read', {
+    preHandler: authenticate,
+    schema: {
+      summary: 'Move your read position forward (never back); your devices and the other members are told',
+      security: bearer,
+      params: convParams,
+      body: Type.Object({ seq: Type.Integer({ minimum: 0, maximum: Number.MAX_SAFE_INTEGER }) }, { additionalProperties: false }),
+      response: { 200: ConversationResult, ...errors(400, 401, 404) },
+    },
+  }, async (req) => service.read(session(req), convId(req), (req.body as { seq: number }).seq));
+
+  app.get('/v1/presence', {
+    preHandler: authenticate,
+    schema: {
+      summary: 'Online state and last activity of users who share a conversation with you (comma-separated usernames)',
+      security: bearer,
+      querystring: Type.Object({ users: Type.String({ minLength: 3, maxLength: 20000 }) }),
+      response: { 200: PresenceResult, ...errors(400, 401) },
+    },
+  }, async (req) => {
+    const names = [...new Set((req.query as { users: string }).users.split(',').map((u) => u.trim()).filter(Boolean))].slice(0, 500);
+    const users = [];
+    for (const username of names) {
+      try {
+        users.push({ id: await service.resolveUser(username), username });
+      } catch {
+        /* strangers and unknown users are left out alike */
+      }
+    }
+    return services.presence.query(session(req).userId, users);
   });
 
   app.get('/v1/conversations/:id/messages', {

@@ -2,9 +2,10 @@ import type { WebSocket, RawData } from 'ws';
 import { AppError, toErrorBody } from '../errors.js';
 import type { ServerFrame } from '../protocol/schemas.js';
 import { checkFrame } from '../protocol/validate.js';
-import type { ChatService, Session } from '../service/chat.js';
+import type { Session } from '../service/chat.js';
 import type { Sink } from '../service/hub.js';
 import type { Gateway } from './ws-gateway.js';
+import { handle } from './ws-handlers.js';
 
 /** WebSocket close codes the server uses. */
 export const CloseCode = {
@@ -74,7 +75,6 @@ export class Connection implements Sink {
     if (!check.ok) return this.fail(check.id, new AppError('bad_request', check.message));
     const frame = check.frame;
     const id = frame.id;
-    const service = this.gw.service;
     const session = this.session;
 
     if (frame.type === 'ping') return this.reply(id, { time: Date.now() });
@@ -85,29 +85,12 @@ export class Connection implements Sink {
     }
     if (!session) return this.fail(id, new AppError('unauthorized', 'log in first'));
 
-    let work: Promise<unknown>;
-    switch (frame.type) {
-      case 'send':
-        work = service.send(session, 'to' in frame
-          ? { clientId: frame.clientId, to: frame.to, text: frame.text }
-          : { clientId: frame.clientId, conversationId: frame.conversationId, text: frame.text }, this);
-        break;
-      case 'sync':
-        work = service.sync(session, frame.token, frame.limit);
-        break;
-      case 'history':
-        work = service.history(session, frame.conversationId, frame.before, frame.limit);
-        break;
-      case 'conversations':
-        work = service.conversations(session, frame.before, frame.limit);
-        break;
-    }
-    work.then((r) => this.reply(id, r), (e) => this.fail(id, e));
+    handle(this.gw.services, session, frame, this).then((r) => this.reply(id, r), (e) => this.fail(id, e));
   }
 
   private async login(id: string, params: { token: string } | { username: string }): Promise<void> {
     try {
-      const { session, result } = await this.gw.service.login(params);
+      const { session, result } = await this.gw.services.chat.login(params);
       if (this.ws.readyState !== 1) return;
       if (this.gw.hub.connectionsOf(session.userId) >= this.gw.config.maxConnectionsPerUser) {
         throw new AppError('rate_limited', `too many connections for this user (limit ${this.gw.config.maxConnectionsPerUser})`, 1000);
@@ -115,10 +98,9 @@ export class Connection implements Sink {
       this.session = session;
       this.gw.hub.attach(session.userId, this);
       this.reply(id, result);
+      void this.gw.services.presence.connected(session.userId, session.username);
     } catch (err) {
       this.fail(id, err);
     }
   }
 }
-
-export type { ChatService };

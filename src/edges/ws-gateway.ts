@@ -3,9 +3,9 @@ import type { Duplex } from 'node:stream';
 import type { Logger } from 'pino';
 import { WebSocketServer } from 'ws';
 import type { Config } from '../config.js';
-import type { ChatService } from '../service/chat.js';
 import type { Hub } from '../service/hub.js';
 import { CloseCode, Connection } from './ws-connection.js';
+import type { Services } from './ws-handlers.js';
 
 export const WS_PATH = '/v1/ws';
 
@@ -20,7 +20,7 @@ export class Gateway {
 
   constructor(
     server: Server,
-    readonly service: ChatService,
+    readonly services: Services,
     readonly hub: Hub,
     readonly config: Config,
     readonly log: Logger,
@@ -55,7 +55,10 @@ export class Gateway {
 
   onClosed(conn: Connection): void {
     this.connections.delete(conn);
-    if (conn.session) this.hub.detach(conn.session.userId, conn);
+    const s = conn.session;
+    if (!s) return;
+    this.hub.detach(s.userId, conn);
+    this.services.presence.disconnected(s.userId, s.username).catch((err: unknown) => this.log.error({ err }, 'presence update failed'));
   }
 
   private beat(): void {

@@ -13,9 +13,14 @@
  *   positions commit in increasing order: a reader that sees position p has
  *   also seen every position below p. That is what makes a sync token safe
  *   under concurrent writers.
- * - `appendMessages` is all-or-nothing per item and idempotent per
+ * - `write` is all-or-nothing per item; sends are idempotent per
  *   (sender, clientId): a retry returns the stored original with
- *   `duplicate: true` and changes nothing.
+ *   `duplicate: true` and changes nothing. Read and delivered positions
+ *   only move forward.
+ * - A conversation change that is not a message (a read position, a
+ *   receipt) also takes a position for each user it concerns and stores it
+ *   on their membership row (`memberships.pos`); sync returns the current
+ *   state of every conversation whose membership position is in range.
  * - Reads never return data of a conversation the user is not a member of.
  */
 export interface StoredUser {
@@ -28,6 +33,13 @@ export interface StoredDevice {
   userId: number;
 }
 
+export type SystemEvent = {
+  event: 'created' | 'added' | 'removed' | 'left' | 'renamed';
+  actor: string;
+  users?: string[];
+  title?: string;
+};
+
 export interface StoredMessage {
   id: number;
   conversationId: number;
@@ -35,45 +47,78 @@ export interface StoredMessage {
   senderId: number;
   sender: string;
   clientId: string;
-  kind: 'text';
+  kind: 'text' | 'system';
   text: string;
+  system?: SystemEvent;
   sentAt: number;
 }
 
+/** A conversation as one user sees it. */
 export interface StoredConversation {
   id: number;
-  kind: 'direct';
+  kind: 'direct' | 'group';
+  /** Group title, or the other member of a direct conversation. */
+  title: string;
   members: string[];
+  admins: string[];
+  /** Last seq this user can see (capped at their removal). */
   lastSeq: number;
   lastMessage: StoredMessage | undefined;
   updatedAt: number;
-  /** The reading user's position when this conversation last changed for them. */
+  unread: number;
+  readSeq: number;
+  left: boolean;
+  receipts: { username: string; deliveredSeq: number; readSeq: number }[];
+  /** The user's position when this conversation last changed for them. */
   pos: number;
 }
 
 export type SendTarget = { kind: 'user'; userId: number } | { kind: 'conversation'; conversationId: number };
 
-export interface AppendInput {
-  senderId: number;
-  clientId: string;
-  target: SendTarget;
-  text: string;
-  sentAt: number;
-}
+/** A change to commit in a batch: a message, or a read / delivered position. */
+export type WriteItem =
+  | { kind: 'send'; senderId: number; clientId: string; target: SendTarget; text: string; sentAt: number }
+  | { kind: 'read' | 'delivered'; userId: number; conversationId: number; seq: number; at: number };
 
-export type AppendOutcome =
+export type Recipient = { userId: number; pos: number };
+
+export type WriteOutcome =
   | {
       ok: true;
+      kind: 'send';
       duplicate: false;
       message: StoredMessage;
       /** Every member with their new position, the sender included. */
-      recipients: { userId: number; pos: number }[];
+      recipients: Recipient[];
     }
-  | { ok: true; duplicate: true; message: StoredMessage }
-  | { ok: false; code: 'not_found' };
+  | { ok: true; kind: 'send'; duplicate: true; message: StoredMessage }
+  | {
+      ok: true;
+      kind: 'read' | 'delivered';
+      conversationId: number;
+      /** false: the position was already there or beyond; nothing changed, nobody is told. */
+      changed: boolean;
+      /** The reader's own new position (read only: their devices update unread counts). */
+      self: Recipient | undefined;
+      /** Other members, told of the new receipt. */
+      others: Recipient[];
+      receipt: { username: string; deliveredSeq: number; readSeq: number };
+    }
+  | { ok: false; code: 'not_found' | 'bad_request'; message: string };
+
+export type GroupChange =
+  | { op: 'add'; userIds: number[] }
+  | { op: 'remove'; userId: number }
+  | { op: 'leave' }
+  | { op: 'rename'; title: string };
+
+export type GroupOutcome =
+  | { ok: true; conversationId: number; message: StoredMessage; recipients: Recipient[] }
+  | { ok: false; code: 'not_found' | 'forbidden' | 'bad_request' | 'too_large'; message: string };
 
 export interface SyncPage {
   messages: StoredMessage[];
+  /** Conversations that changed in this page's range, and every conversation its messages belong to. */
   conversations: StoredConversation[];
   /** Position the next sync should start after. */
   pos: number;
@@ -96,13 +141,24 @@ export interface Store {
   /** Records that the device connected (log in by token); not done per HTTP request. */
   touchDevice(deviceId: number, now: number): Promise<void>;
 
-  /** Stores many sends in one transaction; outcomes are in input order. */
-  appendMessages(items: AppendInput[]): Promise<AppendOutcome[]>;
-  /** Changes for `userId` after position `afterPos`, oldest first, at most `limit` messages. */
+  /** Commits many changes in one transaction; outcomes are in input order. */
+  write(items: WriteItem[]): Promise<WriteOutcome[]>;
+  createGroup(creatorId: number, title: string, memberIds: number[], maxMembers: number, now: number): Promise<GroupOutcome>;
+  changeGroup(actorId: number, conversationId: number, change: GroupChange, maxMembers: number, now: number): Promise<GroupOutcome>;
+
+  /** Changes for `userId` after position `afterPos`, oldest first, at most `limit` messages and `limit` conversations. */
   sync(userId: number, afterPos: number, limit: number): Promise<SyncPage>;
   currentPos(userId: number): Promise<number>;
-  /** Messages with seq < before (all when undefined), newest page, returned ascending. undefined: not a member. */
+  /** Messages with seq < before (all when undefined), newest page, returned ascending; a removed member sees up to the removal. undefined: not a member. */
   history(userId: number, conversationId: number, before: number | undefined, limit: number): Promise<{ messages: StoredMessage[]; hasMore: boolean } | undefined>;
-  /** Conversations of the user, most recently changed first, with pos < beforePos when given. */
-  conversations(userId: number, beforePos: number | undefined, limit: number): Promise<StoredConversation[]>;
+  /** Conversations of the user, most recently changed first: changed after `sincePos` and before `beforePos` when given. */
+  conversations(userId: number, sincePos: number | undefined, beforePos: number | undefined, limit: number): Promise<StoredConversation[]>;
+  conversation(userId: number, conversationId: number): Promise<StoredConversation | undefined>;
+  /** Current members of a conversation the user belongs to (undefined: the user is not a current member). */
+  activeMembers(userId: number, conversationId: number): Promise<number[] | undefined>;
+  /** Users who share a current conversation with `userId` (not including them). */
+  contacts(userId: number): Promise<number[]>;
+  usernames(userIds: number[]): Promise<Map<number, string>>;
+  setLastActive(userId: number, at: number): Promise<void>;
+  lastActive(userIds: number[]): Promise<Map<number, number>>;
 }

@@ -24,29 +24,53 @@ export const SessionToken = Type.String({ minLength: 16, maxLength: 128, descrip
 export const Seq = Type.Integer({ minimum: 1, maximum: Number.MAX_SAFE_INTEGER, description: 'Per-conversation sequence number: 1, 2, 3, ... without gaps.' });
 export const Limit = Type.Integer({ minimum: 1, maximum: 10000, description: 'Page size; capped by the server (PAGE_SIZE_MAX).' });
 
+export const GroupTitle = Type.String({ minLength: 1, maxLength: 100, description: 'Group title, 1 to 100 characters.' });
+
+export const SystemEvent = Type.Object({
+  event: Type.Union([Type.Literal('created'), Type.Literal('added'), Type.Literal('removed'), Type.Literal('left'), Type.Literal('renamed')]),
+  actor: Username,
+  users: Type.Optional(Type.Array(Username, { description: 'Who was added or removed.' })),
+  title: Type.Optional(GroupTitle),
+}, { description: 'What a system message records: a change of membership or title.' });
+export type SystemEvent = Static<typeof SystemEvent>;
+
 export const Message = Type.Object({
   id: Type.String({ description: 'Server-assigned message id.' }),
   conversationId: ConversationId,
   seq: Seq,
   sender: Username,
-  clientId: ClientMessageId,
-  kind: Type.Literal('text'),
-  text: Type.String(),
+  clientId: Type.String({ description: 'The sender\'s client id (server-chosen for system messages).' }),
+  kind: Type.Union([Type.Literal('text'), Type.Literal('system')], { description: '`text`: written by a user; `system`: a membership or title change, described in `system`.' }),
+  text: Type.String({ description: 'The text, or for a system message a readable summary of it.' }),
+  system: Type.Optional(SystemEvent),
   sentAt: Type.Integer({ description: 'Commit time, milliseconds since the Unix epoch.' }),
-}, { $id: 'Message' });
+});
 export type Message = Static<typeof Message>;
+
+export const MemberReceipt = Type.Object({
+  username: Username,
+  deliveredSeq: Type.Integer({ minimum: 0, description: 'Highest seq some device of this member has received.' }),
+  readSeq: Type.Integer({ minimum: 0, description: "This member's read position." }),
+});
+export type MemberReceipt = Static<typeof MemberReceipt>;
 
 export const Conversation = Type.Object({
   id: ConversationId,
-  kind: Type.Literal('direct'),
-  members: Type.Array(Username, { description: 'Usernames of the members.' }),
-  lastSeq: Type.Integer({ minimum: 0, description: 'Seq of the latest message (0: none yet).' }),
+  kind: Type.Union([Type.Literal('direct'), Type.Literal('group')]),
+  title: Type.String({ description: 'The group title, or for a direct conversation the other member (yourself for notes to self).' }),
+  members: Type.Array(Username, { description: 'Current members.' }),
+  admins: Type.Array(Username, { description: 'Members who may add, remove and rename (groups; empty for direct conversations).' }),
+  lastSeq: Type.Integer({ minimum: 0, description: 'Seq of the latest message you can see (0: none yet).' }),
   lastMessage: Type.Optional(Message),
-  updatedAt: Type.Integer({ description: 'Time of the latest change, ms since the epoch.' }),
-}, { $id: 'Conversation' });
+  updatedAt: Type.Integer({ description: 'Time of the latest message, ms since the epoch.' }),
+  unread: Type.Integer({ minimum: 0, description: "Messages from others after your read position. Your own messages never count." }),
+  readSeq: Type.Integer({ minimum: 0, description: 'Your read position, the same on all your devices.' }),
+  left: Type.Boolean({ description: 'true when you are no longer a member: you see history up to your removal and nothing after.' }),
+  receipts: Type.Array(MemberReceipt, { description: "The other members' delivered and read positions: a message with seq s is delivered to / seen by a member when s <= deliveredSeq / readSeq." }),
+});
 export type Conversation = Static<typeof Conversation>;
 
-export const User = Type.Object({ id: Type.String(), username: Username }, { $id: 'User' });
+export const User = Type.Object({ id: Type.String(), username: Username });
 export type User = Static<typeof User>;
 
 // ---------------------------------------------------------------- results (shared by WS replies and HTTP responses)
@@ -89,11 +113,26 @@ export const ConversationsResult = Type.Object({
 });
 export type ConversationsResult = Static<typeof ConversationsResult>;
 
+export const ConversationResult = Type.Object({ conversation: Conversation });
+export type ConversationResult = Static<typeof ConversationResult>;
+
+export const PresenceEntry = Type.Object({
+  username: Username,
+  online: Type.Boolean(),
+  lastActiveAt: Type.Optional(Type.Integer({ description: 'When the user was last connected, ms since the epoch (absent: never).' })),
+});
+export type PresenceEntry = Static<typeof PresenceEntry>;
+
+export const PresenceResult = Type.Object({
+  users: Type.Array(PresenceEntry, { description: 'Only users who share a conversation with you; others are left out.' }),
+});
+export type PresenceResult = Static<typeof PresenceResult>;
+
 export const ErrorBody = Type.Object({
   code: Type.String({ description: 'Stable error code; see the catalogue in docs/protocol.md.' }),
   message: Type.String(),
   retryAfterMs: Type.Optional(Type.Integer()),
-}, { $id: 'Error' });
+});
 
 // ---------------------------------------------------------------- request parameters (shared)
 
@@ -123,7 +162,20 @@ export const ClientFrames = {
   ]),
   sync: req('sync', { token: Type.Optional(SyncToken), limit: Type.Optional(Limit) }, 'Fetch everything missed since `token`, one page at a time. Without a token: the current token and the most recent conversations.'),
   history: req('history', { conversationId: ConversationId, before: Type.Optional(Seq), limit: Type.Optional(Limit) }, 'Page backwards through a conversation: messages with seq < `before` (default: from the newest).'),
-  conversations: req('conversations', { before: Type.Optional(Type.String({ pattern: '^[0-9]{1,15}$' })), limit: Type.Optional(Limit) }, 'List your conversations, most recently changed first.'),
+  conversations: req('conversations', {
+    since: Type.Optional(SyncToken),
+    before: Type.Optional(Type.String({ pattern: '^[0-9]{1,15}$' })),
+    limit: Type.Optional(Limit),
+  }, 'The home screen: your conversations, most recently changed first, paged with `before`. With `since` (a sync token): only those that changed after it.'),
+  createGroup: req('createGroup', { title: GroupTitle, members: Type.Array(Username, { maxItems: 1000, uniqueItems: true }) }, 'Create a group with you as its admin and these members.'),
+  addMembers: req('addMembers', { conversationId: ConversationId, users: Type.Array(Username, { minItems: 1, maxItems: 1000, uniqueItems: true }) }, 'Add users to a group (admins only).'),
+  removeMember: req('removeMember', { conversationId: ConversationId, user: Username }, 'Remove a member from a group (admins only). They stop receiving at once and keep history up to the removal.'),
+  leave: req('leave', { conversationId: ConversationId }, 'Leave a group.'),
+  rename: req('rename', { conversationId: ConversationId, title: GroupTitle }, 'Rename a group (admins only).'),
+  read: req('read', { conversationId: ConversationId, seq: Type.Integer({ minimum: 0, maximum: Number.MAX_SAFE_INTEGER }) }, 'Move your read position forward to `seq` (never backwards). All your devices and the other members are told.'),
+  delivered: req('delivered', { conversationId: ConversationId, seq: Seq }, 'Report that this device has received messages up to `seq` (the SDK does it for you).'),
+  typing: req('typing', { conversationId: ConversationId, active: Type.Optional(Type.Boolean()) }, 'Tell the other members you are typing (or stopped: active false). Not stored; expires by itself.'),
+  presence: req('presence', { users: Type.Array(Username, { minItems: 1, maxItems: 500, uniqueItems: true }) }, 'Online state and last activity of users who share a conversation with you.'),
   ping: req('ping', {}, 'Application-level heartbeat; replies with the server time.'),
 } as const;
 
@@ -138,16 +190,49 @@ export const ServerFrames = {
   error: Type.Object({ type: Type.Literal('error'), id: Type.Union([RequestId, Type.Null()]), error: ErrorBody }, { description: 'The failed reply to the request with this id (null when the frame could not be read far enough to find an id).' }),
   message: Type.Object({
     type: Type.Literal('message'),
-    pos: Type.Integer({ description: "The receiving user's change position. Positions of one user rise by exactly 1 per change; a jump means a missed event: call sync." }),
+    pos: Type.Integer({ description: "The receiving user's change position. Positions of one user rise by exactly 1 per change (messages and `conversation` events); a jump means a missed event: call sync." }),
     token: SyncToken,
     message: Message,
-  }, { description: 'A new message in one of your conversations, pushed to every connection of every member (not to the sending connection, which gets the reply).' }),
+    conversation: Type.Optional(Conversation),
+  }, { description: 'A new message in one of your conversations, pushed to every connection of every member (not to the sending connection, which gets the reply). System messages carry the updated `conversation`.' }),
+  conversation: Type.Object({
+    type: Type.Literal('conversation'),
+    pos: Type.Integer(),
+    token: SyncToken,
+    conversation: Conversation,
+  }, { description: 'A conversation changed for you without a new message: your read position moved (on any of your devices), or another member received or read messages (see `receipts`).' }),
+  receipt: Type.Object({
+    type: Type.Literal('receipt'),
+    pos: Type.Integer(),
+    token: SyncToken,
+    conversationId: ConversationId,
+    username: Username,
+    deliveredSeq: Type.Integer({ minimum: 0 }),
+    readSeq: Type.Integer({ minimum: 0 }),
+  }, { description: "Another member's delivered or read position moved: messages up to `deliveredSeq` reached one of their devices, up to `readSeq` they have seen." }),
+  typing: Type.Object({
+    type: Type.Literal('typing'),
+    conversationId: ConversationId,
+    user: Username,
+    active: Type.Boolean(),
+    expiresInMs: Type.Integer({ description: 'Treat the indicator as gone after this long unless renewed.' }),
+  }, { description: 'Another member is typing (ephemeral: no pos, never stored).' }),
+  presence: Type.Object({
+    type: Type.Literal('presence'),
+    user: Username,
+    online: Type.Boolean(),
+    lastActiveAt: Type.Optional(Type.Integer()),
+  }, { description: 'A user you share a conversation with came online or went offline (ephemeral: no pos).' }),
 } as const;
 
 export type ServerFrame =
   | { type: 'result'; id: string; result: unknown }
   | { type: 'error'; id: string | null; error: Static<typeof ErrorBody> }
-  | Static<(typeof ServerFrames)['message']>;
+  | Static<(typeof ServerFrames)['message']>
+  | Static<(typeof ServerFrames)['conversation']>
+  | Static<(typeof ServerFrames)['receipt']>
+  | Static<(typeof ServerFrames)['typing']>
+  | Static<(typeof ServerFrames)['presence']>;
 
 /** Results of each request type, for typed clients. */
 export interface ResultOf {
@@ -157,4 +242,13 @@ export interface ResultOf {
   history: HistoryResult;
   conversations: ConversationsResult;
   ping: { time: number };
+  createGroup: ConversationResult;
+  addMembers: ConversationResult;
+  removeMember: ConversationResult;
+  leave: ConversationResult;
+  rename: ConversationResult;
+  read: ConversationResult;
+  delivered: Record<string, never>;
+  typing: Record<string, never>;
+  presence: PresenceResult;
 }

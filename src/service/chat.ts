@@ -2,15 +2,16 @@ import { createHash, randomBytes } from 'node:crypto';
 import type { Logger } from 'pino';
 import { AppError } from '../errors.js';
 import type { Config } from '../config.js';
-import type { AppendInput, AppendOutcome, Store, StoredConversation, StoredMessage } from '../ports/store.js';
+import type { GroupChange, GroupOutcome, Recipient, Store, StoredMessage, WriteItem, WriteOutcome } from '../ports/store.js';
 import {
   PROTOCOL_VERSION,
-  type Conversation, type ConversationsResult, type HistoryResult, type LoginResult, type Message,
+  type ConversationResult, type ConversationsResult, type HistoryResult, type LoginResult,
   type SendParams, type SendResult, type SyncResult,
 } from '../protocol/schemas.js';
 import { decodeSyncToken, encodeSyncToken } from '../protocol/token.js';
 import type { Hub, Sink } from './hub.js';
 import { RateLimiter } from './rate-limit.js';
+import { toConversation, toMessage } from './views.js';
 
 /** Who is behind a connection or an HTTP request. */
 export interface Session {
@@ -19,27 +20,14 @@ export interface Session {
   readonly deviceId: number;
 }
 
-interface PendingSend {
-  input: AppendInput;
+interface PendingWrite {
+  item: WriteItem;
   origin: Sink | undefined;
-  resolve(r: SendResult): void;
+  resolve(o: WriteOutcome): void;
   reject(e: unknown): void;
 }
 
 const hashToken = (token: string) => createHash('sha256').update(token).digest('base64url');
-
-export function toMessage(m: StoredMessage): Message {
-  return {
-    id: String(m.id), conversationId: String(m.conversationId), seq: m.seq, sender: m.sender,
-    clientId: m.clientId, kind: m.kind, text: m.text, sentAt: m.sentAt,
-  };
-}
-
-function toConversation(c: StoredConversation): Conversation {
-  const out: Conversation = { id: String(c.id), kind: c.kind, members: c.members, lastSeq: c.lastSeq, updatedAt: c.updatedAt };
-  if (c.lastMessage) out.lastMessage = toMessage(c.lastMessage);
-  return out;
-}
 
 /** Unicode code points in `s`, counting only as far as `max + 1`. */
 function codePointsOver(s: string, max: number): boolean {
@@ -49,19 +37,24 @@ function codePointsOver(s: string, max: number): boolean {
   return false;
 }
 
+function fail(o: { code: 'not_found' | 'forbidden' | 'bad_request' | 'too_large'; message: string }): never {
+  throw new AppError(o.code, o.message);
+}
+
 /**
- * The domain: log in, send, sync, history, conversations. Knows nothing of
- * sockets or HTTP; edges call it with a Session and turn AppErrors into
- * replies.
+ * The domain: log in, send, sync, history, conversations, groups and
+ * receipts. Knows nothing of sockets or HTTP; edges call it with a Session and
+ * turn AppErrors into replies.
  *
- * Sends are committed in batches: every send that arrives in one turn of the
- * event loop goes into one store transaction, then each is fanned out and
- * acknowledged. Nothing is acknowledged before its batch has committed.
+ * Writes are committed in batches: every send, read and delivered report that
+ * arrives in one turn of the event loop goes into one store transaction; then
+ * each change is fanned out and acknowledged. Nothing is acknowledged before
+ * its batch has committed.
  */
 export class ChatService {
   private readonly limiter: RateLimiter;
   private readonly userIds = new Map<string, number>();
-  private queue: PendingSend[] = [];
+  private queue: PendingWrite[] = [];
   private flushScheduled = false;
   private flushing = false;
 
@@ -105,6 +98,17 @@ export class ChatService {
     return { user: { id: String(s.userId), username: s.username }, deviceId: String(s.deviceId), token, resumed, protocol: PROTOCOL_VERSION };
   }
 
+  /** The id of a username; not_found when there is no such user. */
+  async resolveUser(username: string): Promise<number> {
+    const key = username.toLowerCase();
+    const cached = this.userIds.get(key);
+    if (cached !== undefined) return cached;
+    const user = await this.store.findUserByName(username);
+    if (!user) throw new AppError('not_found', `no user "${username}"`);
+    this.userIds.set(key, user.id);
+    return user.id;
+  }
+
   // ------------------------------------------------------------ send
 
   /**
@@ -121,27 +125,29 @@ export class ChatService {
     const wait = this.limiter.take(session.userId);
     if (wait > 0) throw new AppError('rate_limited', 'sending too fast', wait);
 
-    const enqueue = (target: AppendInput['target']) =>
-      new Promise<SendResult>((resolve, reject) => {
-        const input = { senderId: session.userId, clientId: params.clientId, target, text, sentAt: 0 };
-        this.queue.push({ input, origin, resolve, reject });
-        this.scheduleFlush();
-      });
-    if (!('to' in params)) return enqueue({ kind: 'conversation', conversationId: Number(params.conversationId) });
-    // A cached recipient is queued synchronously, so sends of one connection keep their order.
-    const cached = this.userIds.get(params.to.toLowerCase());
-    if (cached !== undefined) return enqueue({ kind: 'user', userId: cached });
-    return enqueue({ kind: 'user', userId: await this.resolveUser(params.to) });
+    const base = { kind: 'send' as const, senderId: session.userId, clientId: params.clientId, text, sentAt: 0 };
+    let outcome: WriteOutcome;
+    if (!('to' in params)) {
+      outcome = await this.enqueue({ ...base, target: { kind: 'conversation', conversationId: Number(params.conversationId) } }, origin);
+    } else {
+      // A cached recipient is queued synchronously, so sends of one connection keep their order.
+      const cached = this.userIds.get(params.to.toLowerCase());
+      const userId = cached ?? (await this.resolveUser(params.to));
+      outcome = await this.enqueue({ ...base, target: { kind: 'user', userId } }, origin);
+    }
+    if (!outcome.ok) fail(outcome);
+    if (outcome.kind !== 'send') throw new Error('unexpected outcome');
+    const message = toMessage(outcome.message);
+    if (outcome.duplicate) return { message, duplicate: true };
+    const pos = outcome.recipients.find((r) => r.userId === session.userId)?.pos ?? 0;
+    return { message, duplicate: false, pos, token: encodeSyncToken(pos) };
   }
 
-  private async resolveUser(username: string): Promise<number> {
-    const key = username.toLowerCase();
-    const cached = this.userIds.get(key);
-    if (cached !== undefined) return cached;
-    const user = await this.store.findUserByName(username);
-    if (!user) throw new AppError('not_found', `no user "${username}"`);
-    this.userIds.set(key, user.id);
-    return user.id;
+  private enqueue(item: WriteItem, origin: Sink | undefined): Promise<WriteOutcome> {
+    return new Promise((resolve, reject) => {
+      this.queue.push({ item, origin, resolve, reject });
+      this.scheduleFlush();
+    });
   }
 
   private scheduleFlush(): void {
@@ -158,39 +164,113 @@ export class ChatService {
     this.queue = [];
     if (batch.length === 0) return;
     this.flushing = true;
-    const sentAt = this.now();
-    for (const p of batch) p.input.sentAt = sentAt;
-    let outcomes: AppendOutcome[];
+    const at = this.now();
+    for (const p of batch) {
+      if (p.item.kind === 'send') p.item.sentAt = at;
+      else p.item.at = at;
+    }
+    let outcomes: WriteOutcome[] = [];
     try {
-      outcomes = await this.store.appendMessages(batch.map((p) => p.input));
+      outcomes = await this.store.write(batch.map((p) => p.item));
     } catch (err) {
-      this.log.error({ err, batch: batch.length }, 'storing messages failed');
-      const failure = new AppError('unavailable', 'the message could not be stored; retry with the same clientId');
+      this.log.error({ err, batch: batch.length }, 'storing a batch failed');
+      const failure = new AppError('unavailable', 'the change could not be stored; retry (sends with the same clientId)');
       for (const p of batch) p.reject(failure);
-      outcomes = [];
     } finally {
       this.flushing = false;
     }
-    for (let i = 0; i < outcomes.length; i++) this.complete(batch[i]!, outcomes[i]!);
+    for (let i = 0; i < outcomes.length; i++) {
+      const p = batch[i]!;
+      const o = outcomes[i]!;
+      try {
+        this.fanOut(p, o);
+      } catch (err) {
+        this.log.error({ err }, 'fan-out failed');
+      }
+      p.resolve(o);
+    }
     if (this.queue.length > 0) this.scheduleFlush();
   }
 
-  private complete(p: PendingSend, o: AppendOutcome): void {
-    if (!o.ok) {
-      p.reject(new AppError('not_found', 'no such conversation'));
+  private fanOut(p: PendingWrite, o: WriteOutcome): void {
+    if (!o.ok) return;
+    if (o.kind === 'send') {
+      if (!o.duplicate) this.deliverMessage(o.message, o.recipients, p.origin);
       return;
     }
+    if (!o.changed) return;
+    const conversationId = String(o.conversationId);
+    for (const r of o.others) {
+      this.hub.deliver(r.userId, { type: 'receipt', pos: r.pos, token: encodeSyncToken(r.pos), conversationId, ...o.receipt });
+    }
+    const self = o.self;
+    if (self) {
+      // The reader's devices (this one included) learn the new read position and unread count.
+      void this.store.conversation(self.userId, o.conversationId).then((c) => {
+        if (c) this.hub.deliver(self.userId, { type: 'conversation', pos: self.pos, token: encodeSyncToken(self.pos), conversation: toConversation(c) });
+      }, (err: unknown) => this.log.error({ err }, 'conversation state for push failed'));
+    }
+  }
+
+  private deliverMessage(m: StoredMessage, recipients: Recipient[], origin: Sink | undefined): void {
+    const message = toMessage(m);
+    for (const r of recipients) {
+      this.hub.deliver(r.userId, { type: 'message', pos: r.pos, token: encodeSyncToken(r.pos), message }, origin);
+    }
+  }
+
+  // ------------------------------------------------------------ receipts
+
+  /** Moves the user's read position forward; all their devices and the other members are told. */
+  async read(session: Session, conversationId: string, seq: number): Promise<ConversationResult> {
+    const o = await this.enqueue({ kind: 'read', userId: session.userId, conversationId: Number(conversationId), seq, at: 0 }, undefined);
+    if (!o.ok) fail(o);
+    return this.conversationOf(session, conversationId);
+  }
+
+  /** Records that a device of the user has received messages up to `seq`. */
+  async delivered(session: Session, conversationId: string, seq: number): Promise<Record<string, never>> {
+    const o = await this.enqueue({ kind: 'delivered', userId: session.userId, conversationId: Number(conversationId), seq, at: 0 }, undefined);
+    if (!o.ok) fail(o);
+    return {};
+  }
+
+  // ------------------------------------------------------------ groups
+
+  async createGroup(session: Session, title: string, members: string[]): Promise<ConversationResult> {
+    const ids = await Promise.all(members.map((u) => this.resolveUser(u)));
+    const o = await this.store.createGroup(session.userId, title.trim() || title, ids, this.config.maxGroupMembers, this.now());
+    return this.afterGroupChange(session, o);
+  }
+
+  async changeGroup(session: Session, conversationId: string, change: { op: 'add'; users: string[] } | { op: 'remove'; user: string } | { op: 'leave' } | { op: 'rename'; title: string }): Promise<ConversationResult> {
+    let c: GroupChange;
+    switch (change.op) {
+      case 'add': c = { op: 'add', userIds: await Promise.all(change.users.map((u) => this.resolveUser(u))) }; break;
+      case 'remove': c = { op: 'remove', userId: await this.resolveUser(change.user) }; break;
+      case 'leave': c = { op: 'leave' }; break;
+      case 'rename': c = { op: 'rename', title: change.title }; break;
+    }
+    const o = await this.store.changeGroup(session.userId, Number(conversationId), c, this.config.maxGroupMembers, this.now());
+    return this.afterGroupChange(session, o);
+  }
+
+  /** Pushes the system message, with each member's new view of the conversation, to every member. */
+  private async afterGroupChange(session: Session, o: GroupOutcome): Promise<ConversationResult> {
+    if (!o.ok) fail(o);
     const message = toMessage(o.message);
-    if (o.duplicate) {
-      p.resolve({ message, duplicate: true });
-      return;
-    }
-    let senderPos = 0;
     for (const r of o.recipients) {
-      if (r.userId === p.input.senderId) senderPos = r.pos;
-      this.hub.deliver(r.userId, { type: 'message', pos: r.pos, token: encodeSyncToken(r.pos), message }, p.origin);
+      const view = await this.store.conversation(r.userId, o.conversationId);
+      const frame = { type: 'message' as const, pos: r.pos, token: encodeSyncToken(r.pos), message, ...(view ? { conversation: toConversation(view) } : {}) };
+      this.hub.deliver(r.userId, frame);
     }
-    p.resolve({ message, duplicate: false, pos: senderPos, token: encodeSyncToken(senderPos) });
+    return this.conversationOf(session, String(o.conversationId));
+  }
+
+  private async conversationOf(session: Session, conversationId: string): Promise<ConversationResult> {
+    const c = await this.store.conversation(session.userId, Number(conversationId));
+    if (!c) throw new AppError('not_found', 'no such conversation');
+    return { conversation: toConversation(c) };
   }
 
   // ------------------------------------------------------------ reads
@@ -199,12 +279,10 @@ export class ChatService {
     const pageSize = this.pageSize(limit);
     if (token === undefined) {
       const pos = await this.store.currentPos(session.userId);
-      const convs = await this.store.conversations(session.userId, undefined, Math.min(pageSize, 100));
+      const convs = await this.store.conversations(session.userId, undefined, undefined, Math.min(pageSize, 100));
       return { messages: [], conversations: convs.map(toConversation), token: encodeSyncToken(pos), pos, hasMore: false };
     }
-    const after = decodeSyncToken(token);
-    if (after === undefined) throw new AppError('bad_request', 'invalid sync token');
-    const page = await this.store.sync(session.userId, after, pageSize);
+    const page = await this.store.sync(session.userId, this.decodeToken(token), pageSize);
     return {
       messages: page.messages.map(toMessage),
       conversations: page.conversations.map(toConversation),
@@ -220,21 +298,29 @@ export class ChatService {
     return { messages: page.messages.map(toMessage), hasMore: page.hasMore };
   }
 
-  async conversations(session: Session, before: string | undefined, limit: number | undefined): Promise<ConversationsResult> {
-    const size = this.pageSize(limit, 50);
-    const convs = await this.store.conversations(session.userId, before === undefined ? undefined : Number(before), size);
+  /** The home screen: conversations most recently changed first; with `since`, only those changed after that token. */
+  async conversations(session: Session, opts: { since?: string; before?: string; limit?: number }): Promise<ConversationsResult> {
+    const size = this.pageSize(opts.limit, 50);
+    const since = opts.since === undefined ? undefined : this.decodeToken(opts.since);
+    const convs = await this.store.conversations(session.userId, since, opts.before === undefined ? undefined : Number(opts.before), size);
     const out: ConversationsResult = { conversations: convs.map(toConversation) };
     const last = convs[convs.length - 1];
     if (convs.length === size && last) out.next = String(last.pos);
     return out;
   }
 
+  private decodeToken(token: string): number {
+    const pos = decodeSyncToken(token);
+    if (pos === undefined) throw new AppError('bad_request', 'invalid sync token');
+    return pos;
+  }
+
   private pageSize(limit: number | undefined, def = 500): number {
     return Math.min(limit ?? def, this.config.pageSizeMax);
   }
 
-  /** Sends still waiting for their batch (for draining). */
-  get pendingSends(): number {
+  /** Writes still waiting for their batch (for draining). */
+  get pendingWrites(): number {
     return this.queue.length + (this.flushing ? 1 : 0);
   }
 }

@@ -1,0 +1,56 @@
+/** What each logged-in request frame does: a thin translation into service calls. */
+import type { ClientFrame } from '../protocol/schemas.js';
+import type { ChatService, Session } from '../service/chat.js';
+import type { Sink } from '../service/hub.js';
+import type { PresenceService } from '../service/presence.js';
+import type { TypingService } from '../service/typing.js';
+
+export interface Services {
+  chat: ChatService;
+  presence: PresenceService;
+  typing: TypingService;
+}
+
+type SessionFrame = Exclude<ClientFrame, { type: 'login' } | { type: 'ping' }>;
+
+export async function handle(s: Services, session: Session, frame: SessionFrame, origin: Sink): Promise<unknown> {
+  const chat = s.chat;
+  switch (frame.type) {
+    case 'send':
+      return chat.send(session, 'to' in frame
+        ? { clientId: frame.clientId, to: frame.to, text: frame.text }
+        : { clientId: frame.clientId, conversationId: frame.conversationId, text: frame.text }, origin);
+    case 'sync':
+      return chat.sync(session, frame.token, frame.limit);
+    case 'history':
+      return chat.history(session, frame.conversationId, frame.before, frame.limit);
+    case 'conversations':
+      return chat.conversations(session, { since: frame.since, before: frame.before, limit: frame.limit });
+    case 'createGroup':
+      return chat.createGroup(session, frame.title, frame.members);
+    case 'addMembers':
+      return chat.changeGroup(session, frame.conversationId, { op: 'add', users: frame.users });
+    case 'removeMember':
+      return chat.changeGroup(session, frame.conversationId, { op: 'remove', user: frame.user });
+    case 'leave':
+      return chat.changeGroup(session, frame.conversationId, { op: 'leave' });
+    case 'rename':
+      return chat.changeGroup(session, frame.conversationId, { op: 'rename', title: frame.title });
+    case 'read':
+      return chat.read(session, frame.conversationId, frame.seq);
+    case 'delivered':
+      return chat.delivered(session, frame.conversationId, frame.seq);
+    case 'typing':
+      return s.typing.typing(session, frame.conversationId, frame.active ?? true);
+    case 'presence': {
+      const users = await Promise.all(frame.users.map(async (username) => {
+        try {
+          return { id: await chat.resolveUser(username), username };
+        } catch {
+          return undefined; // unknown users are left out, like strangers
+        }
+      }));
+      return s.presence.query(session.userId, users.filter((u): u is { id: number; username: string } => !!u));
+    }
+  }
+}
