@@ -10,7 +10,7 @@ import { fileURLToPath } from 'node:url';
 import WebSocket from 'ws';
 import { buildApp, type App } from '../src/app.js';
 import { loadConfig, type Config } from '../src/config.js';
-import type { Message, ResultOf } from '../src/protocol/schemas.js';
+import type { Conversation, Message, ResultOf } from '../src/protocol/schemas.js';
 
 export const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 
@@ -81,7 +81,7 @@ export class RequestError extends Error {
 }
 
 type Frame = Record<string, unknown> & { type: string };
-export interface PushFrame { type: 'message'; pos: number; token: string; message: Message }
+export interface PushFrame { type: 'message'; pos: number; token: string; message: Message; conversation?: Conversation }
 
 /** A raw protocol client: one WebSocket, requests by id, pushes collected. */
 export class Client {
