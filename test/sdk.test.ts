@@ -189,3 +189,34 @@ test('the quick start example in sdk/README.md runs', async () => {
   assert.match(out, /bob got "hello from the SDK" from alice/);
   await srv.close();
 });
+
+test('SDK model: unread counts agree across devices, ticks go sent -> delivered -> seen, typing shows and expires', async () => {
+  const srv = await startServer({ TYPING_TTL_MS: '500' });
+  const alice = sdkClient(srv.url, 'alma', { deliveredDelayMs: 20 });
+  const phone = sdkClient(srv.url, 'bert', { deliveredDelayMs: 20 });
+  const laptop = sdkClient(srv.url, 'bert', { deliveredDelayMs: 20 });
+  await Promise.all([alice.client.start(), phone.client.start(), laptop.client.start()]);
+  const m1 = await alice.client.send({ to: 'bert' }, 'one');
+  const m2 = await alice.client.send({ to: 'bert' }, 'two');
+  await until(() => laptop.received.length === 2 && phone.received.length === 2, 5000, 'both devices receive');
+  assert.equal(laptop.client.conversation(m1.conversationId)!.unread, 2);
+  assert.equal(phone.client.conversation(m1.conversationId)!.unread, 2);
+  // The SDK reports delivery by itself.
+  await until(() => alice.client.status(m2).status === 'delivered', 5000, 'delivered tick');
+  await phone.client.markRead(m1.conversationId);
+  await until(() => laptop.client.conversation(m1.conversationId)!.unread === 0, 5000, 'laptop unread cleared');
+  await until(() => alice.client.status(m2).status === 'seen', 5000, 'seen tick');
+  assert.deepEqual(alice.client.status(m1), { status: 'seen', delivered: 1, seen: 1, of: 1 });
+  // Typing shows on the other side and expires by itself.
+  await phone.client.typing(m1.conversationId);
+  await until(() => alice.client.conversation(m1.conversationId)!.typing.includes('bert'), 5000, 'typing shown');
+  await until(() => alice.client.conversation(m1.conversationId)!.typing.length === 0, 5000, 'typing expired');
+  // Groups through the SDK: a member's view follows renames and the timeline records them.
+  const g = await alice.client.createGroup('Lunch', ['bert']);
+  await until(() => laptop.client.conversation(g.id)?.title === 'Lunch', 5000, 'group appears');
+  await alice.client.rename(g.id, 'Dinner');
+  await until(() => laptop.client.conversation(g.id)?.title === 'Dinner', 5000, 'rename seen');
+  assert.deepEqual(laptop.client.conversation(g.id)!.messages.map((m) => m.system?.event), ['created', 'renamed']);
+  for (const c of [alice, phone, laptop]) c.client.close();
+  await srv.close();
+});
