@@ -77,6 +77,7 @@ class ChatScreen {
     }
     const here = this.open?.conversationId === m.conversationId;
     if (m.sender === this.me() && here) return; // shown when sent
+    if (here) void this.client.markRead(m.conversationId, m.seq).catch(() => undefined);
     const where = here || !this.open ? '' : ` (chat with ${conv.title}; /open ${conv.title} to reply)`;
     this.print(`[${time(m.sentAt)}] ${m.sender}${where}: ${m.text}`);
   }
@@ -110,7 +111,10 @@ class ChatScreen {
           await this.client.loadConversations({ limit: 50 });
           const list = this.client.conversations();
           if (list.length === 0) return this.print('no conversations yet');
-          for (const c of list) this.print(`  ${c.title}: ${c.lastMessage ? `${c.lastMessage.sender}: ${c.lastMessage.text}` : '(empty)'}`);
+          for (const c of list) {
+            const unread = c.unread > 0 ? ` (${c.unread} unread)` : '';
+            this.print(`  ${c.title}${unread}: ${c.lastMessage ? `${c.lastMessage.sender}: ${c.lastMessage.text}` : '(empty)'}`);
+          }
           return;
         }
         case '/open': {
@@ -120,7 +124,10 @@ class ChatScreen {
           const conv = this.client.conversations().find((c) => (c.kind === 'direct' ? c.title.toLowerCase() : undefined) === who.toLowerCase());
           this.open = conv ? { to: who, conversationId: conv.id } : { to: who };
           this.print(`-- chat with ${who} --`);
-          if (conv) await this.history(10);
+          if (conv) {
+            await this.history(10);
+            if (conv.lastSeq > conv.readSeq) await this.client.markRead(conv.id);
+          }
           return;
         }
         case '/history':
