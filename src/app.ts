@@ -9,6 +9,7 @@ import { fastify, LogController, type FastifyBaseLogger, type FastifyInstance } 
 import type { Logger } from 'pino';
 import { MemoryBus } from './adapters/bus-memory.js';
 import { SqliteStore } from './adapters/store-sqlite.js';
+import { PostgresStore } from './adapters/store-postgres.js';
 import { ConfigError, type Config } from './config.js';
 import { installErrorHandling, registerRoutes } from './edges/http.js';
 import { CloseCode } from './edges/ws-connection.js';
@@ -42,7 +43,8 @@ export interface App {
 export function createStore(config: Config): Store {
   const url = config.databaseUrl;
   if (url.startsWith('sqlite:')) return new SqliteStore(url.slice('sqlite:'.length), { synchronous: config.sqliteSynchronous });
-  throw new ConfigError(`Invalid configuration: DATABASE_URL must start with sqlite: (got ${JSON.stringify(url)})`);
+  if (/^postgres(ql)?:\/\//.test(url)) return new PostgresStore(url, { poolSize: config.databasePoolSize });
+  throw new ConfigError(`Invalid configuration: DATABASE_URL must be sqlite:<path> or postgres://... (got ${JSON.stringify(url)})`);
 }
 
 export function buildApp(config: Config, deps: { store?: Store; bus?: Bus; presence?: Presence; log?: Logger } = {}): App {

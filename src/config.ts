@@ -9,8 +9,9 @@ import { parseArgs } from 'node:util';
 export interface Config {
   readonly host: string;
   readonly port: number;
-  /** `sqlite:<path>` (default `sqlite:./data/parley.db`) or `sqlite::memory:`. */
+  /** `sqlite:<path>` (default `sqlite:./data/parley.db`), `sqlite::memory:`, or `postgres://...`. */
   readonly databaseUrl: string;
+  readonly databasePoolSize: number;
   readonly sqliteSynchronous: 'full' | 'normal';
   readonly logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
   readonly nodeId: string;
@@ -53,7 +54,8 @@ const nonEmpty = (raw: string): string | undefined => (raw.trim() === '' ? undef
 const SETTINGS: Setting<keyof Config>[] = [
   { key: 'host', env: 'HOST', def: '0.0.0.0', help: 'address to listen on', parse: nonEmpty, expect: 'a host name or IP address' },
   { key: 'port', env: 'PORT', def: 8080, help: 'TCP port (0 picks a free one)', parse: int(0, 65535), expect: 'an integer from 0 to 65535' },
-  { key: 'databaseUrl', env: 'DATABASE_URL', def: 'sqlite:./data/parley.db', help: 'sqlite:<file> or sqlite::memory:', parse: (r: string) => (/^sqlite:.+/.test(r) ? r : undefined), expect: 'sqlite:<path> or sqlite::memory:' },
+  { key: 'databaseUrl', env: 'DATABASE_URL', def: 'sqlite:./data/parley.db', help: 'sqlite:<file>, sqlite::memory: or postgres://user@host:port/db', parse: (r: string) => (/^(sqlite:.+|postgres(ql)?:\/\/.+)/.test(r) ? r : undefined), expect: 'sqlite:<path>, sqlite::memory: or postgres://...' },
+  { key: 'databasePoolSize', env: 'DATABASE_POOL_SIZE', def: 10, help: 'PostgreSQL connections per node', parse: int(1, 1000), expect: 'an integer from 1 to 1000' },
   { key: 'sqliteSynchronous', env: 'SQLITE_SYNCHRONOUS', def: 'full', help: 'full: fsync every commit (survives power loss); normal: survives process crashes only', parse: oneOf('full', 'normal'), expect: 'full or normal' },
   { key: 'logLevel', env: 'LOG_LEVEL', def: 'info', help: 'log level', parse: oneOf('fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'), expect: 'fatal, error, warn, info, debug, trace or silent' },
   { key: 'nodeId', env: 'NODE_ID', def: '', help: 'name of this node in logs (default: host name and pid)', parse: (r: string) => r, expect: 'a string' },

@@ -9,14 +9,14 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import type { Message } from '../src/protocol/schemas.js';
-import { Client, key, spawnServer, tempDir } from './helpers.js';
+import { Client, key, dropDatabases, freshDatabase, spawnServer, tempDir } from './helpers.js';
 
 const tmp = tempDir();
 const servers: Awaited<ReturnType<typeof spawnServer>>[] = [];
 
 before(async () => {
   const env = {
-    DATABASE_URL: `sqlite:${join(tmp.dir, 'shared.db')}`, SEND_RATE: '100000', SEND_BURST: '100000', LOG_LEVEL: 'warn',
+    DATABASE_URL: (await freshDatabase(tmp.dir, 'shared')).url, SEND_RATE: '100000', SEND_BURST: '100000', LOG_LEVEL: 'warn',
     SQLITE_SYNCHRONOUS: 'normal',
   };
   // Migrate once, then two writers on the same file.
@@ -27,6 +27,7 @@ before(async () => {
 after(async () => {
   for (const s of servers) s.child.kill('SIGKILL');
   await Promise.all(servers.map((s) => s.exited));
+  await dropDatabases();
   tmp.cleanup();
 });
 

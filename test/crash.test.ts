@@ -3,14 +3,17 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
 import type { Message } from '../src/protocol/schemas.js';
-import { Client, key, spawnServer, tempDir } from './helpers.js';
+import { Client, key, dropDatabases, freshDatabase, spawnServer, tempDir } from './helpers.js';
 
 const tmp = tempDir();
-after(() => tmp.cleanup());
+after(async () => {
+  await dropDatabases();
+  tmp.cleanup();
+});
 
 test('acked messages survive kill -9 and a restart', async () => {
   // The default durability setting (SQLITE_SYNCHRONOUS=full).
-  const env = { DATABASE_URL: `sqlite:${join(tmp.dir, 'crash.db')}`, SEND_RATE: '100000', SEND_BURST: '100000', LOG_LEVEL: 'warn' };
+  const env = { DATABASE_URL: (await freshDatabase(tmp.dir, 'crash')).url, SEND_RATE: '100000', SEND_BURST: '100000', LOG_LEVEL: 'warn' };
   const first = await spawnServer(env);
   const rcpt = await Client.login(first.url, { username: 'recipient' });
   const { token } = await rcpt.request('sync', {});

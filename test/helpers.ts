@@ -7,6 +7,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import pg from 'pg';
 import WebSocket from 'ws';
 import { buildApp, type App } from '../src/app.js';
 import { loadConfig, type Config } from '../src/config.js';
@@ -19,31 +20,82 @@ export function tempDir(prefix = 'parley-test-'): { dir: string; cleanup(): void
   return { dir, cleanup: () => rmSync(dir, { recursive: true, force: true }) };
 }
 
+/**
+ * Which database the integration tests run on: `sqlite` (default) or
+ * `postgres` (TEST_DATABASE=postgres; `npm test` runs both passes). Each
+ * server gets a fresh database.
+ */
+export const TEST_DATABASE = process.env.TEST_DATABASE === 'postgres' ? 'postgres' : 'sqlite';
+const PG_ADMIN_URL = process.env.TEST_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
+let dbCounter = 0;
+const created: string[] = [];
+
+async function pgAdmin<T>(fn: (c: pg.Client) => Promise<T>): Promise<T> {
+  const c = new pg.Client({ connectionString: PG_ADMIN_URL });
+  await c.connect();
+  try {
+    return await fn(c);
+  } finally {
+    await c.end();
+  }
+}
+
+if (TEST_DATABASE === 'postgres') {
+  try {
+    await pgAdmin((c) => c.query('SELECT 1'));
+  } catch (err) {
+    if (process.env.CI === 'true') throw new Error(`PostgreSQL is required for the PostgreSQL test pass under CI: ${(err as Error).message}`);
+    console.warn(`\n*** SKIPPING the PostgreSQL pass: no server at ${PG_ADMIN_URL} (${(err as Error).message}) ***\n`);
+    process.exit(0);
+  }
+}
+
+/** A fresh, empty database for one server (or several sharing it): an SQLite file under `dir`, or a new PostgreSQL database. */
+export async function freshDatabase(dir: string, name: string): Promise<{ url: string; drop(): Promise<void> }> {
+  if (TEST_DATABASE === 'sqlite') return { url: `sqlite:${join(dir, `${name}.db`)}`, drop: async () => {} };
+  const db = `parley_t${process.pid}_${++dbCounter}_${name.replace(/\W/g, '')}`.toLowerCase();
+  await pgAdmin((c) => c.query(`CREATE DATABASE ${db}`));
+  created.push(db);
+  const url = new URL(PG_ADMIN_URL);
+  url.pathname = `/${db}`;
+  return { url: url.toString(), drop: () => pgAdmin((c) => c.query(`DROP DATABASE IF EXISTS ${db} WITH (FORCE)`)).then(() => undefined) };
+}
+
+/** Drops every database this test process created (for servers run as child processes). */
+export async function dropDatabases(): Promise<void> {
+  if (TEST_DATABASE !== 'postgres') return;
+  const names = created.splice(0);
+  await pgAdmin(async (c) => {
+    for (const db of names) await c.query(`DROP DATABASE IF EXISTS ${db} WITH (FORCE)`);
+  });
+}
+
 export interface TestServer {
   app: App;
   port: number;
   url: string;
   http: string;
-  dbPath: string;
+  databaseUrl: string;
   close(): Promise<void>;
 }
 
 /** Starts an in-process server on 127.0.0.1 and a fresh SQLite file. */
-export async function startServer(env: Record<string, string> = {}, opts: { dbPath?: string } = {}): Promise<TestServer> {
-  const tmp = opts.dbPath ? undefined : tempDir();
-  const dbPath = opts.dbPath ?? join(tmp!.dir, 'parley.db');
+export async function startServer(env: Record<string, string> = {}): Promise<TestServer> {
+  const tmp = tempDir();
+  const db = await freshDatabase(tmp.dir, 'parley');
   const config: Config = loadConfig({
-    HOST: '127.0.0.1', PORT: '0', LOG_LEVEL: 'warn', DATABASE_URL: `sqlite:${dbPath}`, SQLITE_SYNCHRONOUS: 'normal', ...env,
+    HOST: '127.0.0.1', PORT: '0', LOG_LEVEL: 'warn', DATABASE_URL: db.url, SQLITE_SYNCHRONOUS: 'normal', ...env,
   });
   const app = buildApp(config);
   const port = await app.listen();
   return {
-    app, port, dbPath,
+    app, port, databaseUrl: db.url,
     url: `ws://127.0.0.1:${port}/v1/ws`,
     http: `http://127.0.0.1:${port}`,
     async close() {
       await app.close();
-      tmp?.cleanup();
+      await db.drop();
+      tmp.cleanup();
     },
   };
 }

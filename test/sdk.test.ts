@@ -4,11 +4,14 @@ import { join } from 'node:path';
 import { after, test } from 'node:test';
 import type { Message } from '../src/protocol/schemas.js';
 import { MemoryStorage } from '../sdk/src/index.js';
-import { key, sleep, spawnServer, startServer, tempDir } from './helpers.js';
+import { key, sleep, dropDatabases, freshDatabase, spawnServer, startServer, tempDir } from './helpers.js';
 import { freePort, sdkClient, SilentProxy } from './sdk-helpers.js';
 
 const tmp = tempDir();
-after(() => tmp.cleanup());
+after(async () => {
+  await dropDatabases();
+  tmp.cleanup();
+});
 
 function assertOncePerConversationInOrder(received: Message[], who: string) {
   const keys = received.map(key);
@@ -63,7 +66,7 @@ test('send, receive live, own messages once, conversation model', async () => {
 
 test('kill -9 in the middle of a stream: every acked send arrives once, pending sends arrive after restart', async () => {
   const port = await freePort();
-  const env = { PORT: String(port), DATABASE_URL: `sqlite:${join(tmp.dir, 'kill.db')}`, SEND_RATE: '100000', SEND_BURST: '100000' };
+  const env = { PORT: String(port), DATABASE_URL: (await freshDatabase(tmp.dir, 'kill')).url, SEND_RATE: '100000', SEND_BURST: '100000' };
   let server = await spawnServer(env);
   const url = `ws://127.0.0.1:${port}/v1/ws`;
   const users = ['ann', 'bea', 'cid', 'dov'];
@@ -145,7 +148,7 @@ test('a connection that dies silently is detected by the heartbeat and replaced'
 
 test('100 clients reconnect at once after a server restart and all resume without loss', async () => {
   const port = await freePort();
-  const env = { PORT: String(port), DATABASE_URL: `sqlite:${join(tmp.dir, 'hundred.db')}`, SEND_RATE: '100000', SEND_BURST: '100000' };
+  const env = { PORT: String(port), DATABASE_URL: (await freshDatabase(tmp.dir, 'hundred')).url, SEND_RATE: '100000', SEND_BURST: '100000' };
   let server = await spawnServer(env);
   const url = `ws://127.0.0.1:${port}/v1/ws`;
   const n = 100;

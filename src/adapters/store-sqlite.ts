@@ -3,6 +3,7 @@ import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import { Kysely, SqliteDialect } from 'kysely';
 import { migrateToLatest } from './migrations.js';
+import { systemText } from './system-text.js';
 import type {
   GroupChange, GroupOutcome, Recipient, SendTarget, Store, StoredConversation, StoredDevice, StoredMessage, StoredUser,
   SyncPage, SystemEvent, WriteItem, WriteOutcome,
@@ -88,17 +89,6 @@ class PositionCounter {
 
   flush(): void {
     for (const [userId, pos] of this.next) this.s.setUserPos.run(pos, userId);
-  }
-}
-
-function systemText(e: SystemEvent): string {
-  const who = (e.users ?? []).join(', ');
-  switch (e.event) {
-    case 'created': return `${e.actor} created the group "${e.title}"${who ? ` with ${who}` : ''}`;
-    case 'added': return `${e.actor} added ${who}`;
-    case 'removed': return `${e.actor} removed ${who}`;
-    case 'left': return `${e.actor} left`;
-    case 'renamed': return `${e.actor} renamed the group to "${e.title}"`;
   }
 }
 
