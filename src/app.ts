@@ -8,6 +8,8 @@ import swagger from '@fastify/swagger';
 import { fastify, LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import { MemoryBus } from './adapters/bus-memory.js';
+import { RedisBus } from './adapters/bus-redis.js';
+import { RedisPresence } from './adapters/presence-redis.js';
 import { SqliteStore } from './adapters/store-sqlite.js';
 import { PostgresStore } from './adapters/store-postgres.js';
 import { ConfigError, type Config } from './config.js';
@@ -34,6 +36,7 @@ export interface App {
   readonly services: Services;
   readonly http: FastifyInstance;
   readonly gateway: Gateway;
+  readonly bus: Bus;
   /** Migrates, listens, and turns ready. Resolves with the bound port. */
   listen(): Promise<number>;
   /** Stops taking traffic, closes sockets with `code`, finishes writes, closes storage. */
@@ -50,10 +53,11 @@ export function createStore(config: Config): Store {
 export function buildApp(config: Config, deps: { store?: Store; bus?: Bus; presence?: Presence; log?: Logger } = {}): App {
   const log = deps.log ?? createLogger(config);
   const store = deps.store ?? createStore(config);
-  const bus = deps.bus ?? new MemoryBus();
+  const bus = deps.bus ?? (config.redisUrl ? new RedisBus(config.redisUrl, config.nodeId, log) : new MemoryBus());
   const hub = new Hub(bus);
   const service = new ChatService(store, hub, config, log);
-  const presence = deps.presence ?? new MemoryPresence();
+  const presence = deps.presence
+    ?? (config.redisUrl ? new RedisPresence(config.redisUrl, config.nodeId, config.presenceTtlMs, Math.max(1000, Math.floor(config.presenceTtlMs / 3))) : new MemoryPresence());
   const services: Services = {
     chat: service,
     presence: new PresenceService(presence, store, hub, config, log),
@@ -81,7 +85,7 @@ export function buildApp(config: Config, deps: { store?: Store; bus?: Bus; prese
   installErrorHandling(http);
   void http.register(async (scope) => {
     registerRoutes(scope, services, async () => {
-      if (!ready) return false;
+      if (!ready || !bus.healthy()) return false;
       try {
         await store.ping();
         return true;
@@ -93,7 +97,7 @@ export function buildApp(config: Config, deps: { store?: Store; bus?: Bus; prese
   const gateway = new Gateway(http.server, services, hub, config, log);
 
   return {
-    config, log, store, service, services, http, gateway,
+    config, log, store, service, services, http, gateway, bus,
     async listen() {
       await store.migrate();
       await http.listen({ host: config.host, port: config.port });

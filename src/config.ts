@@ -12,6 +12,9 @@ export interface Config {
   /** `sqlite:<path>` (default `sqlite:./data/parley.db`), `sqlite::memory:`, or `postgres://...`. */
   readonly databaseUrl: string;
   readonly databasePoolSize: number;
+  /** redis://host:port: cross-node bus and shared presence. Empty: one node, in-process. */
+  readonly redisUrl: string;
+  readonly presenceTtlMs: number;
   readonly sqliteSynchronous: 'full' | 'normal';
   readonly logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
   readonly nodeId: string;
@@ -55,6 +58,8 @@ const SETTINGS: Setting<keyof Config>[] = [
   { key: 'host', env: 'HOST', def: '0.0.0.0', help: 'address to listen on', parse: nonEmpty, expect: 'a host name or IP address' },
   { key: 'port', env: 'PORT', def: 8080, help: 'TCP port (0 picks a free one)', parse: int(0, 65535), expect: 'an integer from 0 to 65535' },
   { key: 'databaseUrl', env: 'DATABASE_URL', def: 'sqlite:./data/parley.db', help: 'sqlite:<file>, sqlite::memory: or postgres://user@host:port/db', parse: (r: string) => (/^(sqlite:.+|postgres(ql)?:\/\/.+)/.test(r) ? r : undefined), expect: 'sqlite:<path>, sqlite::memory: or postgres://...' },
+  { key: 'redisUrl', env: 'REDIS_URL', def: '', help: 'redis://host:port for many nodes (bus and presence); empty: one node, in-process', parse: (r: string) => (/^rediss?:\/\/.+/.test(r) ? r : undefined), expect: 'redis://host:port' },
+  { key: 'presenceTtlMs', env: 'PRESENCE_TTL_MS', def: 30000, help: "how long a node's presence claims last without renewal (a crashed node's users go offline within this)", parse: int(1000, 3600000), expect: 'an integer from 1000 to 3600000' },
   { key: 'databasePoolSize', env: 'DATABASE_POOL_SIZE', def: 10, help: 'PostgreSQL connections per node', parse: int(1, 1000), expect: 'an integer from 1 to 1000' },
   { key: 'sqliteSynchronous', env: 'SQLITE_SYNCHRONOUS', def: 'full', help: 'full: fsync every commit (survives power loss); normal: survives process crashes only', parse: oneOf('full', 'normal'), expect: 'full or normal' },
   { key: 'logLevel', env: 'LOG_LEVEL', def: 'info', help: 'log level', parse: oneOf('fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'), expect: 'fatal, error, warn, info, debug, trace or silent' },
@@ -105,7 +110,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, argv: string[] 
     out[s.key] = value;
   }
   Object.assign(out, overrides);
-  if (out.nodeId === '') out.nodeId = `${process.env.HOSTNAME ?? 'node'}-${process.pid}`;
+  if (out.nodeId === '') out.nodeId = `${process.env.HOSTNAME ?? 'node'}-${process.pid}-${Math.random().toString(36).slice(2, 6)}`;
   if ((out.sendBurst as number) < (out.sendRatePerSec as number) / 10) {
     throw new ConfigError('Invalid configuration: SEND_BURST must be at least a tenth of SEND_RATE');
   }

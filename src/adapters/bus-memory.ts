@@ -57,6 +57,10 @@ export class MemoryBus implements Bus {
     queueMicrotask(() => this.handler(msg));
   }
 
+  healthy(): boolean {
+    return true;
+  }
+
   async close(): Promise<void> {
     for (const u of this.users) this.hub.unsubscribe(u, this);
     this.users.clear();

@@ -20,5 +20,7 @@ export interface Bus {
   /** This node now has (or no longer has) connections of the user. */
   subscribeUser(userId: number): void;
   unsubscribeUser(userId: number): void;
+  /** false when messages from other nodes may not be arriving (disconnected, or a stalled subscription). */
+  healthy(): boolean;
   close(): Promise<void>;
 }

@@ -43,8 +43,13 @@ export class PresenceService {
 
   async disconnected(userId: number, username: string): Promise<void> {
     if (this.stopped) return;
-    if (!(await this.presence.disconnect(userId))) return;
-    await this.store.setLastActive(userId, this.now());
+    try {
+      if (!(await this.presence.disconnect(userId))) return;
+      await this.store.setLastActive(userId, this.now());
+    } catch (err) {
+      if (this.stopped) return; // shutting down: the storage went away under us
+      throw err;
+    }
     this.changed(userId, username, false);
   }
 
