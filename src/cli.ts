@@ -12,6 +12,7 @@ const USAGE = `Usage: parley <command> [flags]
 Commands:
   serve     run the server (WebSocket at /v1/ws, HTTP API under /v1)
   migrate   bring the database schema up to date and exit
+  cluster   local cluster: N nodes on PostgreSQL and Redis behind HAProxy (--nodes 3 --port 8080); Ctrl-C stops it
   chat      terminal chat client: parley chat --user NAME [--url ws://host:port/v1/ws] [--state FILE]
   bench     drive a server with load and print latency and throughput (parley bench --help)
   help      this text
@@ -62,6 +63,10 @@ export async function main(args: string[]): Promise<void> {
         return await serve(rest);
       case 'migrate':
         return await migrate(rest);
+      case 'cluster': {
+        const { runCluster } = await import('./cluster.js');
+        return await runCluster(rest);
+      }
       case 'chat': {
         const { runChat } = await import('../terminal/chat.js');
         return await runChat(rest);

@@ -72,8 +72,16 @@ export class RedisBus implements Bus {
     this.sub.unsubscribe(USER_PREFIX + userId).catch(() => undefined);
   }
 
+  /**
+   * Unhealthy means stalled: Redis answers our publications but our own
+   * probes stop arriving, which restarting this node may fix. When Redis is
+   * down for everyone the node stays ready: sends still commit and clients
+   * catch up through sync; failing every node would drop every client.
+   */
   healthy(): boolean {
-    return this.sub.status === 'ready' && Date.now() - this.lastProbeAt < this.probeMs * 3;
+    if (this.pub.status !== 'ready') return true;
+    if (this.sub.status !== 'ready') return Date.now() - this.lastProbeAt < this.probeMs * 5;
+    return Date.now() - this.lastProbeAt < this.probeMs * 3;
   }
 
   async close(): Promise<void> {
