@@ -1,3 +1,74 @@
-export async function runBench(_argv: string[]): Promise<void> {
-  throw new Error('not yet');
+/**
+ * `parley bench <scenario>`: drives a Parley server over real WebSockets and
+ * prints figures (a table, and one JSON line to paste into
+ * docs/benchmarks.md). Without --url it starts its own server on a fresh
+ * SQLite file and stops it at the end. Loopback only; bounded in time.
+ */
+import { parseArgs } from 'node:util';
+import { rssOf, startServer, type ServerUnderTest } from './load.js';
+import { catchup, home, idle, throughput, type Figures } from './scenarios.js';
+
+const USAGE = `Usage: parley bench <scenario> [options]
+
+Scenarios:
+  throughput   N users send 1:1 messages at a fixed total rate (--users 1000 --rate 10000 --duration 10 --warmup 2)
+  catchup      a device offline while 1,000 messages arrive: time from its sync to having all (--runs 7 --messages 1000)
+  idle         many idle logged-in connections: server memory per connection (--connections 19000)
+  home         1,000 conversations x 50 messages, 10,000 missed across 300: home-screen delta and catch-up times
+  all          throughput at 10,000/s and 20,000/s, catchup, home, idle
+
+Options:
+  --url ws://host:port/v1/ws   drive a running server instead of starting one
+  --server-pid N               its process id, to read its memory (with --url)
+  --sync full|normal           SQLITE_SYNCHRONOUS of the server the bench starts (default full)
+`;
+
+function print(name: string, f: Figures): void {
+  process.stdout.write(`\n== ${name}\n`);
+  for (const [k, v] of Object.entries(f)) process.stdout.write(`  ${k.padEnd(26)} ${v}\n`);
+  process.stdout.write(`${JSON.stringify({ scenario: name, date: new Date().toISOString(), ...f })}\n`);
+}
+
+export async function runBench(argv: string[]): Promise<void> {
+  const { values, positionals } = parseArgs({
+    args: argv,
+    allowPositionals: true,
+    options: {
+      url: { type: 'string' }, 'server-pid': { type: 'string' }, sync: { type: 'string', default: 'full' },
+      users: { type: 'string', default: '1000' }, rate: { type: 'string', default: '10000' }, duration: { type: 'string', default: '10' },
+      warmup: { type: 'string', default: '2' }, runs: { type: 'string', default: '7' }, messages: { type: 'string', default: '1000' },
+      connections: { type: 'string', default: '19000' }, help: { type: 'boolean', short: 'h' },
+    },
+  });
+  const scenario = positionals[0] ?? 'throughput';
+  if (values.help || !['throughput', 'catchup', 'idle', 'home', 'all'].includes(scenario)) {
+    process.stdout.write(USAGE);
+    return;
+  }
+  const n = (k: keyof typeof values) => Number(values[k]);
+  let server: ServerUnderTest | undefined;
+  let url = values.url;
+  let rss = () => (values['server-pid'] ? rssOf(Number(values['server-pid'])) : NaN);
+  if (!url) {
+    server = await startServer({ SQLITE_SYNCHRONOUS: values.sync === 'normal' ? 'normal' : 'full' });
+    url = server.url;
+    rss = () => server!.rssBytes();
+    process.stdout.write(`server pid ${server.pid} at ${url} (SQLite, synchronous=${values.sync})\n`);
+  }
+  try {
+    const withRss = (f: Figures): Figures => ({ ...f, server_rss_mib: Math.round(rss() / 2 ** 20) });
+    if (scenario === 'throughput') print('throughput', withRss(await throughput({ urls: [url], users: n('users'), rate: n('rate'), duration: n('duration'), warmup: n('warmup') })));
+    if (scenario === 'catchup') print('catchup', await catchup({ url, runs: n('runs'), messages: n('messages') }));
+    if (scenario === 'home') print('home', await home({ url, conversations: 1000, history: 50, changed: 300, missed: 10000 }));
+    if (scenario === 'idle') print('idle', await idle({ url, connections: n('connections'), rss }));
+    if (scenario === 'all') {
+      print('throughput 10k/s', withRss(await throughput({ urls: [url], users: 1000, rate: 10000, duration: 10, warmup: 2 })));
+      print('throughput 20k/s', withRss(await throughput({ urls: [url], users: 1000, rate: 20000, duration: 10, warmup: 2 })));
+      print('catchup', await catchup({ url, runs: 7, messages: 1000 }));
+      print('home', await home({ url, conversations: 1000, history: 50, changed: 300, missed: 10000 }));
+      print('idle', await idle({ url, connections: n('connections'), rss }));
+    }
+  } finally {
+    await server?.stop();
+  }
 }

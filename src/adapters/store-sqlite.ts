@@ -4,6 +4,8 @@ import Database from 'better-sqlite3';
 import { Kysely, SqliteDialect } from 'kysely';
 import { migrateToLatest } from './migrations.js';
 import { systemText } from './system-text.js';
+import { startCheckpointer } from './sqlite-checkpointer.js';
+import type { Worker } from 'node:worker_threads';
 import type {
   GroupChange, GroupOutcome, Recipient, SendTarget, Store, StoredConversation, StoredDevice, StoredMessage, StoredUser,
   SyncPage, SystemEvent, WriteItem, WriteOutcome,
@@ -104,6 +106,7 @@ export class SqliteStore implements Store {
   private readonly names = new Map<number, string>();
   private readonly directIds = new Map<string, number>();
   private s!: Statements;
+  private checkpointer: Worker | undefined;
 
   constructor(path: string, opts: { synchronous?: 'full' | 'normal' } = {}) {
     if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
@@ -112,6 +115,14 @@ export class SqliteStore implements Store {
     this.db.pragma(`synchronous = ${opts.synchronous === 'normal' ? 'NORMAL' : 'FULL'}`);
     this.db.pragma('busy_timeout = 5000');
     this.db.pragma('cache_size = -65536');
+    this.db.pragma('mmap_size = 268435456');
+    if (path !== ':memory:') {
+      // Checkpoints run in a worker thread (see sqlite-checkpointer.ts); the
+      // automatic ones would stop the event loop. The high automatic limit is
+      // only a safety net should the worker fall behind.
+      this.db.pragma('wal_autocheckpoint = 100000');
+      this.checkpointer = startCheckpointer(path);
+    }
   }
 
   async migrate(): Promise<void> {
@@ -126,6 +137,13 @@ export class SqliteStore implements Store {
   }
 
   async close(): Promise<void> {
+    if (this.checkpointer) {
+      const exited = new Promise((r) => this.checkpointer!.once('exit', r));
+      this.checkpointer.ref(); // keep the process alive until the worker has closed its connection
+      this.checkpointer.postMessage('stop');
+      await exited;
+      this.checkpointer = undefined;
+    }
     if (this.db.open) this.db.close();
   }
 

@@ -1,0 +1,201 @@
+/** The benchmark scenarios. Each returns a flat record of figures. */
+import { median, ms, now, openMany, percentile, RawClient, sleep } from './load.js';
+
+export type Figures = Record<string, number | string>;
+
+/**
+ * N users, each with one connection, sending 1:1 messages to other users at a
+ * fixed total rate. Latency is from the send call to the push arriving at the
+ * recipient's connection (both ends in this process, one clock).
+ */
+export async function throughput(o: { urls: string[]; users: number; rate: number; duration: number; warmup: number; pick?: (i: number, n: number, k: number) => number }): Promise<Figures> {
+  const names = Array.from({ length: o.users }, (_, i) => `tp${i}`);
+  const clients = await openMany(o.users, 64, (i) => RawClient.open(o.urls[i % o.urls.length]!).then((c) => c.login(names[i]!)));
+  const sentAt = new Map<string, number>();
+  const seen = new Map<string, number>();
+  const e2e: number[] = [];
+  const ackLatency: number[] = [];
+  const errors: Record<string, number> = {};
+  let acked = 0;
+  let measuredFrom = Infinity;
+  for (const c of clients) {
+    c.onPush = (f) => {
+      if (f.type !== 'message' || !f.message) return;
+      const id = `${f.message.sender}/${f.message.clientId}`;
+      const n = (seen.get(id) ?? 0) + 1;
+      seen.set(id, n);
+      const t = sentAt.get(id);
+      if (n === 1 && t !== undefined && t >= measuredFrom) e2e.push(now() - t);
+    };
+  }
+  // Each user writes to five regular partners, as people do (new conversations are rarer than messages).
+  const pick = o.pick ?? ((i, n, k) => (i + 1 + (k % Math.min(5, n - 1))) % n);
+  const start = now();
+  measuredFrom = start + o.warmup * 1000;
+  const end = measuredFrom + o.duration * 1000;
+  let sent = 0;
+  let ackedMeasured = 0;
+  const ackedIds: string[] = [];
+  while (now() < end) {
+    const due = Math.floor(((now() - start) / 1000) * o.rate);
+    for (; sent < due; sent++) {
+      const i = sent % o.users;
+      const to = names[pick(i, o.users, Math.floor(sent / o.users))]!;
+      const clientId = `m${sent}`;
+      const id = `${names[i]}/${clientId}`;
+      const t = now();
+      sentAt.set(id, t);
+      clients[i]!.send(to, String(t), clientId, (f) => {
+        if (f.type === 'result') {
+          acked++;
+          if (t >= measuredFrom) {
+            ackedMeasured++;
+            ackLatency.push(now() - t);
+            ackedIds.push(id);
+          }
+        } else {
+          const code = f.error?.code ?? 'unknown';
+          errors[code] = (errors[code] ?? 0) + 1;
+        }
+      });
+    }
+    await sleep(1);
+  }
+  // Drain: wait until every acknowledged measured message arrived, or give up after 5 s.
+  const drainUntil = now() + 5000;
+  while (now() < drainUntil && ackedIds.some((id) => !seen.has(id))) await sleep(20);
+  const lost = ackedIds.filter((id) => !seen.has(id)).length;
+  const duplicates = [...seen.values()].filter((n) => n > 1).length;
+  for (const c of clients) c.close();
+  e2e.sort((a, b) => a - b);
+  ackLatency.sort((a, b) => a - b);
+  return {
+    users: o.users, target_rate: o.rate, sent, acked,
+    delivered_per_s: Math.round(e2e.length / o.duration),
+    e2e_p50_ms: ms(percentile(e2e, 50)), e2e_p95_ms: ms(percentile(e2e, 95)), e2e_p99_ms: ms(percentile(e2e, 99)), e2e_max_ms: ms(e2e[e2e.length - 1] ?? NaN),
+    ack_p50_ms: ms(percentile(ackLatency, 50)), ack_p99_ms: ms(percentile(ackLatency, 99)),
+    measured_acked: ackedMeasured, lost, duplicates, errors: JSON.stringify(errors),
+  };
+}
+
+/** A device offline while 1,000 messages arrive from 4 senders; time from its sync request to having all of them. */
+export async function catchup(o: { url: string; runs: number; messages: number }): Promise<Figures> {
+  const times: number[] = [];
+  for (let run = 0; run < o.runs; run++) {
+    const tag = `${Date.now().toString(36)}${run}`;
+    const rcpt = await (await RawClient.open(o.url)).login(`cu${tag}`);
+    const token = ((await rcpt.request('sync', {})).result as { token: string }).token;
+    const sessionToken = rcpt.token;
+    rcpt.close();
+    const senders = await Promise.all([0, 1, 2, 3].map(async (k) => (await RawClient.open(o.url)).login(`cs${tag}x${k}`)));
+    let acks = 0;
+    await new Promise<void>((resolve) => {
+      for (let n = 0; n < o.messages; n++) {
+        senders[n % 4]!.send(`cu${tag}`, `missed ${n}`, `c${n}`, () => { if (++acks === o.messages) resolve(); });
+      }
+    });
+    for (const s of senders) s.close();
+    const back = await RawClient.open(o.url);
+    const r = await back.request('login', { token: sessionToken });
+    if (r.type !== 'result') throw new Error('resume failed');
+    const t0 = now();
+    let got = 0;
+    let tok = token;
+    for (;;) {
+      const page = (await back.request('sync', { token: tok, limit: 1000 })).result as { messages: unknown[]; token: string; hasMore: boolean };
+      got += page.messages.length;
+      tok = page.token;
+      if (!page.hasMore) break;
+    }
+    times.push(now() - t0);
+    if (got !== o.messages) throw new Error(`catch-up got ${got} of ${o.messages}`);
+    back.close();
+  }
+  const sorted = [...times].sort((a, b) => a - b);
+  return { runs: o.runs, messages: o.messages, catchup_median_ms: ms(median(times)), catchup_min_ms: ms(sorted[0]!), catchup_max_ms: ms(sorted[sorted.length - 1]!) };
+}
+
+/** Many logged-in idle connections; the server's resident memory per connection. */
+export async function idle(o: { url: string; connections: number; rss: () => number }): Promise<Figures> {
+  const warm = await openMany(200, 32, (i) => RawClient.open(o.url).then((c) => c.login(`idw${i}`)));
+  await sleep(1000);
+  const before = o.rss();
+  // Several loopback source addresses: one address has ~28,000 ephemeral ports.
+  const addresses = ['127.0.0.2', '127.0.0.3', '127.0.0.4', '127.0.0.5'];
+  const t0 = now();
+  const conns = await openMany(o.connections, 64, (i) => RawClient.open(o.url, addresses[i % addresses.length]).then((c) => c.login(`id${i}`)));
+  const openSeconds = (now() - t0) / 1000;
+  await sleep(3000);
+  const after = o.rss();
+  for (const c of [...warm, ...conns]) c.close();
+  return {
+    connections: o.connections, rss_before_mib: ms(before / 2 ** 20), rss_after_mib: ms(after / 2 ** 20),
+    bytes_per_connection: Math.round((after - before) / o.connections), connects_per_s: Math.round(o.connections / openSeconds),
+  };
+}
+
+/**
+ * The day offline: a user with `conversations` conversations of `history`
+ * messages each is offline while `missed` messages arrive across `changed`
+ * of them. Times the first page of the home-screen delta and the whole
+ * catch-up, and counts the bytes the device receives.
+ */
+export async function home(o: { url: string; conversations: number; history: number; changed: number; missed: number }): Promise<Figures> {
+  const tag = Date.now().toString(36);
+  const me = `home${tag}`;
+  const hub = await (await RawClient.open(o.url)).login(me);
+  const peers = await openMany(o.conversations, 64, (i) => RawClient.open(o.url).then((c) => c.login(`hp${tag}x${i}`)));
+  const sendAll = (from: RawClient[], count: (i: number) => number, prefix: string) => new Promise<void>((resolve) => {
+    let pending = 0;
+    let issued = false;
+    from.forEach((c, i) => {
+      for (let k = 0; k < count(i); k++) {
+        pending++;
+        c.send(me, `${prefix} ${k}`, `${prefix}${k}`, () => { if (--pending === 0 && issued) resolve(); });
+      }
+    });
+    issued = true;
+    if (pending === 0) resolve();
+  });
+  // History, in slices so the server's send queue stays bounded.
+  for (let k = 0; k < o.history; k += 10) await sendAll(peers, () => Math.min(10, o.history - k), `h${k}-`);
+  const lastSeq = o.history;
+  void lastSeq;
+  const token = ((await hub.request('sync', {})).result as { token: string }).token;
+  const sessionToken = hub.token;
+  hub.close();
+  const changedPeers = peers.filter((_, i) => i % Math.floor(o.conversations / o.changed) === 0).slice(0, o.changed);
+  await sendAll(changedPeers, (i) => Math.floor(o.missed / o.changed) + (i < o.missed % o.changed ? 1 : 0), 'missed');
+  for (const p of peers) p.close();
+
+  const back = await RawClient.open(o.url);
+  let bytes = 0;
+  back.ws.on('message', (d: Buffer) => { bytes += d.length; });
+  await back.request('login', { token: sessionToken });
+  const t0 = now();
+  const first = (await back.request('conversations', { since: token, limit: 50 })).result as { conversations: unknown[]; next?: string };
+  const firstPageMs = now() - t0;
+  let conversations = first.conversations.length;
+  let before = first.next;
+  while (before) {
+    const page = (await back.request('conversations', { since: token, limit: 50, before })).result as { conversations: unknown[]; next?: string };
+    conversations += page.conversations.length;
+    before = page.next;
+  }
+  const homeMs = now() - t0;
+  let tok = token;
+  let messages = 0;
+  for (;;) {
+    const page = (await back.request('sync', { token: tok, limit: 1000 })).result as { messages: unknown[]; token: string; hasMore: boolean };
+    messages += page.messages.length;
+    tok = page.token;
+    if (!page.hasMore) break;
+  }
+  const totalMs = now() - t0;
+  back.close();
+  return {
+    conversations: o.conversations, history_per_conversation: o.history, changed: o.changed, missed: o.missed,
+    home_first_page_ms: ms(firstPageMs), home_all_changed_ms: ms(homeMs), home_conversations_sent: conversations,
+    full_catchup_ms: ms(totalMs), messages_synced: messages, bytes_received: bytes,
+  };
+}
