@@ -7,6 +7,7 @@
 import { parseArgs } from 'node:util';
 import { rssOf, startServer, type ServerUnderTest } from './load.js';
 import { catchup, home, idle, throughput, type Figures } from './scenarios.js';
+import { runClusterBench } from './cluster.js';
 
 const USAGE = `Usage: parley bench <scenario> [options]
 
@@ -15,6 +16,8 @@ Scenarios:
   catchup      a device offline while 1,000 messages arrive: time from its sync to having all (--runs 7 --messages 1000)
   idle         many idle logged-in connections: server memory per connection (--connections 19000)
   home         1,000 conversations x 50 messages, 10,000 missed across 300: home-screen delta and catch-up times
+  cluster      starts \`parley cluster\` (PostgreSQL, Redis, HAProxy) and sends between users on different nodes
+               (--nodes 3 --users 600 --rate 5000 --duration 10 --runs 3); prints each node's bus traffic
   all          throughput at 10,000/s and 20,000/s, catchup, home, idle
 
 Options:
@@ -37,15 +40,19 @@ export async function runBench(argv: string[]): Promise<void> {
       url: { type: 'string' }, 'server-pid': { type: 'string' }, sync: { type: 'string', default: 'full' },
       users: { type: 'string', default: '1000' }, rate: { type: 'string', default: '10000' }, duration: { type: 'string', default: '10' },
       warmup: { type: 'string', default: '2' }, runs: { type: 'string', default: '7' }, messages: { type: 'string', default: '1000' },
-      connections: { type: 'string', default: '19000' }, help: { type: 'boolean', short: 'h' },
+      connections: { type: 'string', default: '19000' }, nodes: { type: 'string', default: '3' }, help: { type: 'boolean', short: 'h' },
     },
   });
   const scenario = positionals[0] ?? 'throughput';
-  if (values.help || !['throughput', 'catchup', 'idle', 'home', 'all'].includes(scenario)) {
+  if (values.help || !['throughput', 'catchup', 'idle', 'home', 'all', 'cluster'].includes(scenario)) {
     process.stdout.write(USAGE);
     return;
   }
   const n = (k: keyof typeof values) => Number(values[k]);
+  if (scenario === 'cluster') {
+    await runClusterBench({ nodes: n('nodes'), users: n('users') === 1000 ? 600 : n('users'), rate: n('rate') === 10000 ? 5000 : n('rate'), duration: n('duration'), runs: n('runs') === 7 ? 3 : n('runs') }, print);
+    return;
+  }
   let server: ServerUnderTest | undefined;
   let url = values.url;
   let rss = () => (values['server-pid'] ? rssOf(Number(values['server-pid'])) : NaN);

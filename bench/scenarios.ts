@@ -35,19 +35,23 @@ export async function throughput(o: { urls: string[]; users: number; rate: numbe
   const end = measuredFrom + o.duration * 1000;
   let sent = 0;
   let ackedMeasured = 0;
+  let duplicateAcks = 0;
+  // Client ids are unique per run: a repeated id would be answered as a retry of an earlier run.
+  const run = Date.now().toString(36);
   const ackedIds: string[] = [];
   while (now() < end) {
     const due = Math.floor(((now() - start) / 1000) * o.rate);
     for (; sent < due; sent++) {
       const i = sent % o.users;
       const to = names[pick(i, o.users, Math.floor(sent / o.users))]!;
-      const clientId = `m${sent}`;
+      const clientId = `${run}-${sent}`;
       const id = `${names[i]}/${clientId}`;
       const t = now();
       sentAt.set(id, t);
       clients[i]!.send(to, String(t), clientId, (f) => {
         if (f.type === 'result') {
           acked++;
+          if ((f.result as { duplicate?: boolean }).duplicate) duplicateAcks++;
           if (t >= measuredFrom) {
             ackedMeasured++;
             ackLatency.push(now() - t);
@@ -74,7 +78,7 @@ export async function throughput(o: { urls: string[]; users: number; rate: numbe
     delivered_per_s: Math.round(e2e.length / o.duration),
     e2e_p50_ms: ms(percentile(e2e, 50)), e2e_p95_ms: ms(percentile(e2e, 95)), e2e_p99_ms: ms(percentile(e2e, 99)), e2e_max_ms: ms(e2e[e2e.length - 1] ?? NaN),
     ack_p50_ms: ms(percentile(ackLatency, 50)), ack_p99_ms: ms(percentile(ackLatency, 99)),
-    measured_acked: ackedMeasured, lost, duplicates, errors: JSON.stringify(errors),
+    measured_acked: ackedMeasured, lost, duplicates, duplicate_acks: duplicateAcks, errors: JSON.stringify(errors),
   };
 }
 

@@ -17,6 +17,7 @@ import { installErrorHandling, registerRoutes } from './edges/http.js';
 import { CloseCode } from './edges/ws-connection.js';
 import { Gateway, WS_PATH } from './edges/ws-gateway.js';
 import { createLogger } from './log.js';
+import { createMetrics } from './metrics.js';
 import type { Bus } from './ports/bus.js';
 import type { Store } from './ports/store.js';
 import { PROTOCOL_VERSION } from './protocol/schemas.js';
@@ -95,6 +96,26 @@ export function buildApp(config: Config, deps: { store?: Store; bus?: Bus; prese
     });
   });
   const gateway = new Gateway(http.server, services, hub, config, log);
+  const metrics = createMetrics({
+    parley_connections: { help: 'Open WebSocket connections', read: () => gateway.size },
+    parley_connections_accepted_total: { help: 'WebSocket connections accepted', read: () => gateway.stats.accepted },
+    parley_slow_consumer_closes_total: { help: 'Sockets closed with 1013 because they read too slowly', read: () => gateway.stats.slowConsumerCloses },
+    parley_heartbeat_timeouts_total: { help: 'Sockets closed for missing a ping', read: () => gateway.stats.heartbeatTimeouts },
+    parley_users_connected: { help: 'Users with at least one socket on this node', read: () => hub.userCount },
+    parley_messages_stored_total: { help: 'Messages committed by this node', read: () => service.stats.messagesStored },
+    parley_duplicate_sends_total: { help: 'Sends answered with the original message (retries)', read: () => service.stats.duplicates },
+    parley_write_batches_total: { help: 'Write transactions (batches) committed or failed', read: () => service.stats.batches },
+    parley_write_batch_items_total: { help: 'Writes in those batches', read: () => service.stats.batchItems },
+    parley_store_errors_total: { help: 'Batches that failed to commit', read: () => service.stats.storeErrors },
+    parley_sync_requests_total: { help: 'Sync requests served', read: () => service.stats.syncRequests },
+    parley_bus_received_total: { help: 'Events received from other nodes over the bus', read: () => bus.stats.received },
+    parley_bus_published_total: { help: 'Events published to other nodes', read: () => bus.stats.published },
+    parley_bus_healthy: { help: '1 when the bus delivers (0: stalled subscription)', read: () => (bus.healthy() ? 1 : 0) },
+  }, config.nodeId);
+  http.get('/metrics', { schema: { hide: true } }, async (_req, reply) => {
+    reply.header('content-type', metrics.contentType);
+    return metrics.metrics();
+  });
 
   return {
     config, log, store, service, services, http, gateway, bus,

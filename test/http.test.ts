@@ -102,3 +102,19 @@ test('the OpenAPI document and the frame schemas are served', async () => {
   assert.deepEqual(Object.keys(proto.serverFrames).sort(), ['conversation', 'error', 'message', 'presence', 'receipt', 'result', 'typing']);
   assert.ok(proto.errors.rate_limited);
 });
+
+test('Prometheus metrics count what happened', async () => {
+  const before = await (await fetch(`${srv.http}/metrics`)).text();
+  const count = (text: string, name: string) => Number(new RegExp(`^${name}\\{[^}]*\\} (\\d+)`, 'm').exec(text)?.[1] ?? NaN);
+  const { body: { token } } = await call('POST', '/v1/login', { body: { username: 'metered' } });
+  await call('POST', '/v1/login', { body: { username: 'meter2' } });
+  await call('POST', '/v1/messages', { token, body: { clientId: 'mm1', to: 'meter2', text: 'count me' } });
+  await call('POST', '/v1/messages', { token, body: { clientId: 'mm1', to: 'meter2', text: 'count me' } });
+  const res = await fetch(`${srv.http}/metrics`);
+  assert.match(res.headers.get('content-type') ?? '', /text\/plain/);
+  const after = await res.text();
+  assert.equal(count(after, 'parley_messages_stored_total') - count(before, 'parley_messages_stored_total'), 1);
+  assert.equal(count(after, 'parley_duplicate_sends_total') - count(before, 'parley_duplicate_sends_total'), 1);
+  assert.match(after, /^parley_bus_healthy\{[^}]*\} 1$/m);
+  assert.match(after, /^parley_process_resident_memory_bytes/m, "default process metrics");
+});

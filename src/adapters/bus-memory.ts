@@ -31,6 +31,7 @@ export class MemoryBusHub {
 export class MemoryBus implements Bus {
   private handler: (msg: BusMessage) => void = () => {};
   private readonly users = new Set<number>();
+  readonly stats = { received: 0, published: 0 };
 
   constructor(private readonly hub: MemoryBusHub = new MemoryBusHub()) {}
 
@@ -39,6 +40,7 @@ export class MemoryBus implements Bus {
   }
 
   publish(msg: BusMessage): void {
+    this.stats.published++;
     this.hub.route(this, msg);
   }
 
@@ -54,6 +56,7 @@ export class MemoryBus implements Bus {
 
   /** Called by the hub; asynchronous like a real network hop. */
   deliver(msg: BusMessage): void {
+    this.stats.received++;
     queueMicrotask(() => this.handler(msg));
   }
 

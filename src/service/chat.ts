@@ -57,6 +57,8 @@ export class ChatService {
   private queue: PendingWrite[] = [];
   private flushScheduled = false;
   private flushing = false;
+  /** Plain counters, exported as metrics by the composition root. */
+  readonly stats = { messagesStored: 0, duplicates: 0, batches: 0, batchItems: 0, storeErrors: 0, syncRequests: 0 };
 
   constructor(
     private readonly store: Store,
@@ -170,9 +172,12 @@ export class ChatService {
       else p.item.at = at;
     }
     let outcomes: WriteOutcome[] = [];
+    this.stats.batches++;
+    this.stats.batchItems += batch.length;
     try {
       outcomes = await this.store.write(batch.map((p) => p.item));
     } catch (err) {
+      this.stats.storeErrors++;
       this.log.error({ err, batch: batch.length }, 'storing a batch failed');
       const failure = new AppError('unavailable', 'the change could not be stored; retry (sends with the same clientId)');
       for (const p of batch) p.reject(failure);
@@ -195,7 +200,12 @@ export class ChatService {
   private fanOut(p: PendingWrite, o: WriteOutcome): void {
     if (!o.ok) return;
     if (o.kind === 'send') {
-      if (!o.duplicate) this.deliverMessage(o.message, o.recipients, p.origin);
+      if (o.duplicate) {
+        this.stats.duplicates++;
+        return;
+      }
+      this.stats.messagesStored++;
+      this.deliverMessage(o.message, o.recipients, p.origin);
       return;
     }
     if (!o.changed) return;
@@ -276,6 +286,7 @@ export class ChatService {
   // ------------------------------------------------------------ reads
 
   async sync(session: Session, token: string | undefined, limit: number | undefined): Promise<SyncResult> {
+    this.stats.syncRequests++;
     const pageSize = this.pageSize(limit);
     if (token === undefined) {
       const pos = await this.store.currentPos(session.userId);
