@@ -6,7 +6,6 @@
  * exactly once through sync, and every conversation's seq must be gapless.
  */
 import assert from 'node:assert/strict';
-import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import type { Message } from '../src/protocol/schemas.js';
 import { Client, key, dropDatabases, freshDatabase, spawnServer, tempDir } from './helpers.js';

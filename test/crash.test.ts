@@ -1,6 +1,5 @@
 /** Acked messages survive `kill -9` of the server in the middle of a stream of sends. */
 import assert from 'node:assert/strict';
-import { join } from 'node:path';
 import { after, test } from 'node:test';
 import type { Message } from '../src/protocol/schemas.js';
 import { Client, key, dropDatabases, freshDatabase, spawnServer, tempDir } from './helpers.js';

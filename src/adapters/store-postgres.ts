@@ -6,17 +6,14 @@ import type {
   SyncPage, SystemEvent, WriteItem, WriteOutcome,
 } from '../ports/store.js';
 import { systemText } from './system-text.js';
+import { planGroupChange } from './group-change.js';
+import {
+  MEMBERSHIP_COLUMNS as MEMBERSHIP_COLS, MESSAGE_COLUMNS as MESSAGE_COLS, toStoredConversation, toStoredMessage, visibleLastSeq,
+  type MemberRow, type MembershipRow, type MessageRow,
+} from './rows.js';
 
 type Db = Kysely<unknown>;
 type Tx = Transaction<unknown>;
-
-interface MessageRow {
-  id: number; conv_id: number; seq: number; sender_id: number; client_id: string; kind: string; body: string; meta: string | null; created_at: number;
-}
-interface MembershipRow {
-  user_id: number; conv_id: number; kind: string; title: string | null; last_seq: number; updated_at: number;
-  pos: number; read_seq: number; delivered_seq: number; unread: number; left_seq: number | null;
-}
 
 /** int8 and numeric as JavaScript numbers: every id, position and time here is below 2^53. */
 const types = {
@@ -26,8 +23,8 @@ const types = {
   },
 };
 
-const MESSAGE_COLUMNS = sql.raw('m.id, m.conv_id, m.seq, m.sender_id, m.client_id, m.kind, m.body, m.meta, m.created_at');
-const MEMBERSHIP_COLUMNS = sql.raw('mb.user_id, mb.conv_id, c.kind, c.title, c.last_seq, c.updated_at, mb.pos, mb.read_seq, mb.delivered_seq, mb.unread, mb.left_seq');
+const MESSAGE_COLUMNS = sql.raw(MESSAGE_COLS);
+const MEMBERSHIP_COLUMNS = sql.raw(MEMBERSHIP_COLS);
 
 /** A change to one membership row, accumulated over a batch and written once. */
 interface MembershipChange {
@@ -388,39 +385,16 @@ export class PostgresStore implements Store {
     return this.db.transaction().execute(async (tx): Promise<GroupOutcome> => {
       const [conv] = await this.rows<{ kind: string }>(sql`SELECT kind FROM conversations WHERE id = ${convId} FOR UPDATE`, tx);
       const [me] = await this.rows<{ role: string; left_seq: number | null }>(sql`SELECT role, left_seq FROM memberships WHERE user_id = ${actorId} AND conv_id = ${convId}`, tx);
-      if (!conv || !me || me.left_seq !== null) return { ok: false, code: 'not_found', message: 'no such conversation' };
-      if (conv.kind !== 'group') return { ok: false, code: 'bad_request', message: 'direct conversations have no members to change' };
-      if (change.op !== 'leave' && me.role !== 'admin') return { ok: false, code: 'forbidden', message: 'only admins can do this' };
-      const active = (await this.rows<{ user_id: number }>(sql`SELECT user_id FROM memberships WHERE conv_id = ${convId} AND left_seq IS NULL`, tx)).map((r) => r.user_id);
+      const active = conv ? (await this.rows<{ user_id: number }>(sql`SELECT user_id FROM memberships WHERE conv_id = ${convId} AND left_seq IS NULL`, tx)).map((r) => r.user_id) : [];
       await this.loadNames([actorId, ...active, ...(change.op === 'add' ? change.userIds : change.op === 'remove' ? [change.userId] : [])], tx);
-      const actor = this.names.get(actorId)!;
-      let event: SystemEvent;
-      let leaving: number | undefined;
-      switch (change.op) {
-        case 'add': {
-          const added = [...new Set(change.userIds)].filter((id) => !active.includes(id));
-          if (added.length === 0) return { ok: false, code: 'bad_request', message: 'everyone named is already a member' };
-          if (active.length + added.length > maxMembers) return { ok: false, code: 'too_large', message: `a group has at most ${maxMembers} members` };
-          await sql`INSERT INTO memberships (user_id, conv_id, role, pos, joined_at) SELECT u, ${convId}, 'member', 0, ${now} FROM unnest(${added}::bigint[]) AS u
-                    ON CONFLICT (user_id, conv_id) DO UPDATE SET left_seq = NULL, role = 'member'`.execute(tx);
-          event = { event: 'added', actor, users: added.map((id) => this.names.get(id)!) };
-          break;
-        }
-        case 'remove':
-          if (change.userId === actorId) return { ok: false, code: 'bad_request', message: 'use leave to leave a group' };
-          if (!active.includes(change.userId)) return { ok: false, code: 'not_found', message: 'not a member of this group' };
-          leaving = change.userId;
-          event = { event: 'removed', actor, users: [this.names.get(change.userId)!] };
-          break;
-        case 'leave':
-          leaving = actorId;
-          event = { event: 'left', actor };
-          break;
-        case 'rename':
-          await sql`UPDATE conversations SET title = ${change.title} WHERE id = ${convId}`.execute(tx);
-          event = { event: 'renamed', actor, title: change.title };
-          break;
+      const plan = planGroupChange({ convKind: conv?.kind, actorId, actor: me, active, change, maxMembers, nameOf: (id) => this.names.get(id) ?? '?' });
+      if ('ok' in plan) return plan;
+      const { event, leaving } = plan;
+      if (plan.added.length > 0) {
+        await sql`INSERT INTO memberships (user_id, conv_id, role, pos, joined_at) SELECT u, ${convId}, 'member', 0, ${now} FROM unnest(${plan.added}::bigint[]) AS u
+                  ON CONFLICT (user_id, conv_id) DO UPDATE SET left_seq = NULL, role = 'member'`.execute(tx);
       }
+      if (plan.title !== undefined) await sql`UPDATE conversations SET title = ${plan.title} WHERE id = ${convId}`.execute(tx);
       const r = await this.appendSystem(tx, convId, actorId, event, now, leaving === undefined ? [] : [leaving]);
       if (leaving !== undefined) {
         await sql`UPDATE memberships SET left_seq = ${r.message.seq}, role = 'member' WHERE user_id = ${leaving} AND conv_id = ${convId}`.execute(tx);
@@ -538,35 +512,17 @@ export class PostgresStore implements Store {
   }
 
   private async view(r: MembershipRow, db: Db | Tx = this.db): Promise<StoredConversation> {
-    const id = r.conv_id;
-    const left = r.left_seq !== null;
-    const lastSeq = left ? r.left_seq! : r.last_seq;
-    const [last] = lastSeq > 0 ? await this.rows<MessageRow>(sql`SELECT ${MESSAGE_COLUMNS} FROM messages m WHERE m.conv_id = ${id} AND m.seq = ${lastSeq}`, db) : [];
-    const members = await this.rows<{ username: string; user_id: number; role: string; read_seq: number; delivered_seq: number }>(sql`
+    const lastSeq = visibleLastSeq(r);
+    const [last] = lastSeq > 0 ? await this.rows<MessageRow>(sql`SELECT ${MESSAGE_COLUMNS} FROM messages m WHERE m.conv_id = ${r.conv_id} AND m.seq = ${lastSeq}`, db) : [];
+    const members = await this.rows<MemberRow>(sql`
       SELECT u.username, mb.user_id, mb.role, mb.read_seq, mb.delivered_seq FROM memberships mb JOIN users u ON u.id = mb.user_id
-      WHERE mb.conv_id = ${id} AND mb.left_seq IS NULL ORDER BY mb.joined_at, u.username_key`, db);
+      WHERE mb.conv_id = ${r.conv_id} AND mb.left_seq IS NULL ORDER BY mb.joined_at, u.username_key`, db);
     for (const m of members) this.names.set(m.user_id, m.username);
-    if (last) await this.loadNames([last.sender_id, r.user_id], db);
-    const group = r.kind === 'group';
-    const peer = members.find((m) => m.user_id !== r.user_id)?.username ?? this.names.get(r.user_id) ?? '?';
-    return {
-      id, kind: group ? 'group' : 'direct',
-      title: group ? (r.title ?? '') : peer,
-      members: members.map((m) => m.username),
-      admins: group ? members.filter((m) => m.role === 'admin').map((m) => m.username) : [],
-      lastSeq, lastMessage: last && this.toMessage(last), updatedAt: last?.created_at ?? r.updated_at,
-      unread: r.unread, readSeq: r.read_seq, left,
-      receipts: members.filter((m) => m.user_id !== r.user_id).map((m) => ({ username: m.username, deliveredSeq: m.delivered_seq, readSeq: m.read_seq })),
-      pos: r.pos,
-    };
+    await this.loadNames(last ? [last.sender_id, r.user_id] : [r.user_id], db);
+    return toStoredConversation(r, members, last && this.toMessage(last), this.names.get(r.user_id) ?? '?');
   }
 
   private toMessage(r: MessageRow): StoredMessage {
-    const m: StoredMessage = {
-      id: r.id, conversationId: r.conv_id, seq: r.seq, senderId: r.sender_id, sender: this.names.get(r.sender_id) ?? '?',
-      clientId: r.client_id, kind: r.kind as 'text' | 'system', text: r.body, sentAt: r.created_at,
-    };
-    if (r.meta) m.system = JSON.parse(r.meta) as SystemEvent;
-    return m;
+    return toStoredMessage(r, this.names.get(r.sender_id) ?? '?');
   }
 }

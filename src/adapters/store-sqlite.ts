@@ -4,23 +4,17 @@ import Database from 'better-sqlite3';
 import { Kysely, SqliteDialect } from 'kysely';
 import { migrateToLatest } from './migrations.js';
 import { systemText } from './system-text.js';
+import { planGroupChange } from './group-change.js';
+import {
+  MEMBERSHIP_COLUMNS, MESSAGE_COLUMNS, toStoredConversation, toStoredMessage, visibleLastSeq,
+  type MemberRow, type MembershipRow, type MessageRow,
+} from './rows.js';
 import { startCheckpointer } from './sqlite-checkpointer.js';
 import type { Worker } from 'node:worker_threads';
 import type {
   GroupChange, GroupOutcome, Recipient, SendTarget, Store, StoredConversation, StoredDevice, StoredMessage, StoredUser,
   SyncPage, SystemEvent, WriteItem, WriteOutcome,
 } from '../ports/store.js';
-
-interface MessageRow {
-  id: number; conv_id: number; seq: number; sender_id: number; client_id: string; kind: string; body: string; meta: string | null; created_at: number;
-}
-interface MembershipRow {
-  user_id: number; conv_id: number; kind: string; title: string | null; last_seq: number; updated_at: number;
-  pos: number; read_seq: number; delivered_seq: number; unread: number; left_seq: number | null;
-}
-
-const MESSAGE_COLUMNS = 'm.id, m.conv_id, m.seq, m.sender_id, m.client_id, m.kind, m.body, m.meta, m.created_at';
-const MEMBERSHIP_COLUMNS = 'mb.user_id, mb.conv_id, c.kind, c.title, c.last_seq, c.updated_at, mb.pos, mb.read_seq, mb.delivered_seq, mb.unread, mb.left_seq';
 
 function prepareStatements(db: Database.Database) {
   const p = (sql: string) => db.prepare(sql);
@@ -322,39 +316,14 @@ export class SqliteStore implements Store {
       const s = this.s;
       const conv = s.conversation.get(convId) as { kind: string; last_seq: number } | undefined;
       const me = s.membership.get(actorId, convId) as { role: string; left_seq: number | null } | undefined;
-      if (!conv || !me || me.left_seq !== null) return { ok: false, code: 'not_found', message: 'no such conversation' };
-      if (conv.kind !== 'group') return { ok: false, code: 'bad_request', message: 'direct conversations have no members to change' };
-      if (change.op !== 'leave' && me.role !== 'admin') return { ok: false, code: 'forbidden', message: 'only admins can do this' };
       const active = s.activeMemberIds.all(convId) as number[];
-      const actor = this.nameOf(actorId);
+      const plan = planGroupChange({ convKind: conv?.kind, actorId, actor: me, active, change, maxMembers, nameOf: (id) => this.nameOf(id) });
+      if ('ok' in plan) return plan;
       const positions = new PositionCounter(s);
-      const seq = conv.last_seq + 1;
-      let event: SystemEvent;
-      let leaving: number | undefined;
-      switch (change.op) {
-        case 'add': {
-          const added = [...new Set(change.userIds)].filter((id) => !active.includes(id));
-          if (added.length === 0) return { ok: false, code: 'bad_request', message: 'everyone named is already a member' };
-          if (active.length + added.length > maxMembers) return { ok: false, code: 'too_large', message: `a group has at most ${maxMembers} members` };
-          for (const id of added) s.insertMembership.run(id, convId, 'member', now);
-          event = { event: 'added', actor, users: added.map((id) => this.nameOf(id)) };
-          break;
-        }
-        case 'remove':
-          if (change.userId === actorId) return { ok: false, code: 'bad_request', message: 'use leave to leave a group' };
-          if (!active.includes(change.userId)) return { ok: false, code: 'not_found', message: 'not a member of this group' };
-          leaving = change.userId;
-          event = { event: 'removed', actor, users: [this.nameOf(change.userId)] };
-          break;
-        case 'leave':
-          leaving = actorId;
-          event = { event: 'left', actor };
-          break;
-        case 'rename':
-          s.setTitle.run(change.title, convId);
-          event = { event: 'renamed', actor, title: change.title };
-          break;
-      }
+      const seq = conv!.last_seq + 1;
+      const { event, leaving } = plan;
+      for (const id of plan.added) s.insertMembership.run(id, convId, 'member', now);
+      if (plan.title !== undefined) s.setTitle.run(plan.title, convId);
       if (leaving !== undefined) s.setLeft.run(seq, 0, leaving, convId);
       // The leaving user gets the system message as their last one in this conversation.
       const r = this.appendMessage(convId, actorId, `sys-${convId}-${seq}`, 'system', systemText(event), event, now, positions, leaving === undefined ? [] : [leaving]);
@@ -430,23 +399,10 @@ export class SqliteStore implements Store {
 
   /** A membership row as its user sees the conversation. */
   private view(r: MembershipRow): StoredConversation {
-    const id = r.conv_id;
-    const left = r.left_seq !== null;
-    const lastSeq = left ? r.left_seq! : r.last_seq;
-    const last = lastSeq > 0 ? (this.s.messageBySeq.get(id, lastSeq) as MessageRow | undefined) : undefined;
-    const members = this.s.activeMembers.all(id) as { username: string; user_id: number; role: string; read_seq: number; delivered_seq: number }[];
-    const group = r.kind === 'group';
-    const peer = members.find((m) => m.user_id !== r.user_id)?.username ?? this.nameOf(r.user_id);
-    return {
-      id, kind: group ? 'group' : 'direct',
-      title: group ? (r.title ?? '') : peer,
-      members: members.map((m) => m.username),
-      admins: group ? members.filter((m) => m.role === 'admin').map((m) => m.username) : [],
-      lastSeq, lastMessage: last && this.toMessage(last), updatedAt: last?.created_at ?? r.updated_at,
-      unread: r.unread, readSeq: r.read_seq, left,
-      receipts: members.filter((m) => m.user_id !== r.user_id).map((m) => ({ username: m.username, deliveredSeq: m.delivered_seq, readSeq: m.read_seq })),
-      pos: r.pos,
-    };
+    const lastSeq = visibleLastSeq(r);
+    const last = lastSeq > 0 ? (this.s.messageBySeq.get(r.conv_id, lastSeq) as MessageRow | undefined) : undefined;
+    const members = this.s.activeMembers.all(r.conv_id) as MemberRow[];
+    return toStoredConversation(r, members, last && this.toMessage(last), this.nameOf(r.user_id));
   }
 
   private nameOf(userId: number): string {
@@ -459,11 +415,6 @@ export class SqliteStore implements Store {
   }
 
   private toMessage(r: MessageRow): StoredMessage {
-    const m: StoredMessage = {
-      id: r.id, conversationId: r.conv_id, seq: r.seq, senderId: r.sender_id, sender: this.nameOf(r.sender_id),
-      clientId: r.client_id, kind: r.kind as 'text' | 'system', text: r.body, sentAt: r.created_at,
-    };
-    if (r.meta) m.system = JSON.parse(r.meta) as SystemEvent;
-    return m;
+    return toStoredMessage(r, this.nameOf(r.sender_id));
   }
 }
