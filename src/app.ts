@@ -40,8 +40,12 @@ export interface App {
   readonly bus: Bus;
   /** Migrates, listens, and turns ready. Resolves with the bound port. */
   listen(): Promise<number>;
-  /** Stops taking traffic, closes sockets with `code`, finishes writes, closes storage. */
-  close(code?: number): Promise<void>;
+  /**
+   * Stops taking traffic (not ready, no new sockets), closes sockets with
+   * `code` spread over `spreadMs`, finishes the writes in flight, closes
+   * storage.
+   */
+  close(code?: number, spreadMs?: number): Promise<void>;
 }
 
 export function createStore(config: Config): Store {
@@ -110,6 +114,8 @@ export function buildApp(config: Config, deps: { store?: Store; bus?: Bus; prese
     parley_sync_requests_total: { help: 'Sync requests served', read: () => service.stats.syncRequests },
     parley_bus_received_total: { help: 'Events received from other nodes over the bus', read: () => bus.stats.received },
     parley_bus_published_total: { help: 'Events published to other nodes', read: () => bus.stats.published },
+    parley_draining: { help: '1 while the node drains (after SIGTERM)', read: () => gateway.stats.draining },
+    parley_drain_remaining: { help: 'Connections still open while draining', read: () => gateway.stats.drainRemaining },
     parley_bus_healthy: { help: '1 when the bus delivers (0: stalled subscription)', read: () => (bus.healthy() ? 1 : 0) },
   }, config.nodeId);
   http.get('/metrics', { schema: { hide: true } }, async (_req, reply) => {
@@ -127,10 +133,10 @@ export function buildApp(config: Config, deps: { store?: Store; bus?: Bus; prese
       log.info({ port, ws: WS_PATH, database: config.databaseUrl.replace(/\/\/[^@]*@/, '//***@') }, 'parley listening');
       return port;
     },
-    async close(code = CloseCode.goingAway) {
+    async close(code = CloseCode.goingAway, spreadMs = 0) {
       ready = false;
       services.presence.stop();
-      await gateway.close(code);
+      await gateway.close(code, code === CloseCode.restart ? 'server restart: reconnect' : 'server shutting down', spreadMs);
       await http.close();
       while (service.pendingWrites > 0) await new Promise((r) => setTimeout(r, 5));
       await bus.close();

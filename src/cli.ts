@@ -32,9 +32,15 @@ async function serve(argv: string[]): Promise<void> {
       process.exit(1);
     }
     stopping = true;
-    app.log.info({ signal }, 'shutting down');
-    const force = setTimeout(() => process.exit(1), 10_000).unref();
-    app.close(CloseCode.restart).then(() => {
+    const window = config.drainWindowMs;
+    app.log.info({ signal, drainWindowMs: window, connections: app.gateway.size }, 'draining: not ready, asking clients to reconnect elsewhere');
+    // The bound: the window plus a grace period for the writes in flight; a second signal exits at once.
+    const force = setTimeout(() => {
+      app.log.error({ remaining: app.gateway.size }, 'drain did not finish in time: exiting');
+      process.exit(1);
+    }, window + config.drainGraceMs).unref();
+    app.close(CloseCode.restart, window).then(() => {
+      app.log.info('drained');
       clearTimeout(force);
       process.exit(0);
     }, (err: unknown) => {

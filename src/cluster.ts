@@ -2,9 +2,16 @@
  * `parley cluster`: a local cluster on loopback ports: N nodes on PostgreSQL
  * and Redis behind HAProxy, which health-checks /readyz. Runs in the
  * foreground; Ctrl-C (or SIGTERM) stops everything it started.
+ *
+ * SIGHUP starts a rolling restart: for each node in turn a new node starts on
+ * a spare port (HAProxy has 2N server slots), and once it answers /readyz the
+ * old one is sent SIGTERM and drains. If a new node never becomes ready, the
+ * rollout stops there and the remaining old nodes keep serving. Nodes started
+ * by a rollout get the environment in the `--next-env` JSON file, read when
+ * the rollout starts (a new configuration, or in tests a broken one).
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -41,6 +48,7 @@ backend nodes
   http-check expect status 200
   option redispatch
   retries 3
+  retry-on conn-failure empty-response 503
   default-server inter 500ms fall 2 rise 2
 ${nodePorts.map((p, i) => `  server node${i + 1} 127.0.0.1:${p} check`).join('\n')}
 `;
@@ -81,11 +89,11 @@ function waitForLine(child: ChildProcess, re: RegExp, ms: number): Promise<RegEx
   });
 }
 
-export async function startNode(i: number, port: number, o: ClusterOptions): Promise<ChildProcess> {
+export async function startNode(i: number, port: number, o: ClusterOptions, extraEnv: Record<string, string> = {}): Promise<ChildProcess> {
   const child = spawn(process.execPath, [BIN, 'serve'], {
     env: {
       ...process.env, ...o.env, HOST: '127.0.0.1', PORT: String(port), DATABASE_URL: o.databaseUrl, REDIS_URL: o.redisUrl,
-      NODE_ID: `node${i + 1}-${port}`, LOG_LEVEL: 'info',
+      NODE_ID: `node${i + 1}-${port}-${Date.now().toString(36)}`, LOG_LEVEL: 'info', ...extraEnv,
     },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -104,6 +112,7 @@ export async function runCluster(argv: string[]): Promise<void> {
       port: { type: 'string', default: process.env.PORT ?? '8080' },
       'database-url': { type: 'string', default: process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/parley' },
       'redis-url': { type: 'string', default: process.env.REDIS_URL ?? 'redis://127.0.0.1:6379' },
+      'next-env': { type: 'string' },
     },
   });
   const o: ClusterOptions = { nodes: Number(values.nodes), port: Number(values.port), databaseUrl: values['database-url']!, redisUrl: values['redis-url']! };
@@ -116,33 +125,83 @@ export async function runCluster(argv: string[]): Promise<void> {
   const migrated = spawnSync(process.execPath, [BIN, 'migrate', '--database-url', o.databaseUrl, '--log-level', 'warn'], { stdio: 'inherit' });
   if (migrated.status !== 0) throw new Error('migration failed');
 
-  const nodePorts = Array.from({ length: o.nodes }, (_, i) => o.port + 1 + i);
-  const children: ChildProcess[] = [];
+  // 2N server slots: N in use, N spare for the new nodes of a rolling restart.
+  const slots: { port: number; node: ChildProcess | undefined }[] = Array.from({ length: 2 * o.nodes }, (_, i) => ({ port: o.port + 1 + i, node: undefined }));
+  const children = new Set<ChildProcess>();
   const dir = mkdtempSync(join(tmpdir(), 'parley-cluster-'));
+  const say = (event: string, data: Record<string, unknown> = {}) => process.stdout.write(`${JSON.stringify({ event, ...data })}\n`);
   let stopping = false;
+  let rolling = false;
   const stop = async (code: number) => {
     if (stopping) return;
     stopping = true;
     for (const c of children) if (c.exitCode === null) c.kill('SIGTERM');
-    await Promise.all(children.map((c) => (c.exitCode === null ? new Promise((r) => c.once('exit', r)) : undefined)));
+    await Promise.all([...children].map((c) => (c.exitCode === null ? new Promise((r) => c.once('exit', r)) : undefined)));
     rmSync(dir, { recursive: true, force: true });
     process.exit(code);
   };
+  const track = (c: ChildProcess, what: string) => {
+    children.add(c);
+    c.once('exit', (code, signal) => {
+      children.delete(c);
+      for (const slot of slots) if (slot.node === c) slot.node = undefined;
+      if (!stopping) say('exited', { what, pid: c.pid, code, signal });
+    });
+  };
+
+  const rollout = async () => {
+    if (rolling || stopping) return;
+    rolling = true;
+    const nextEnv = values['next-env'] && existsSync(values['next-env']) ? (JSON.parse(readFileSync(values['next-env'], 'utf8')) as Record<string, string>) : {};
+    say('rollout started');
+    try {
+      const old = slots.filter((s) => s.node).map((s) => ({ slot: s, node: s.node! }));
+      for (const [i, { slot, node }] of old.entries()) {
+        const spare = slots.find((s) => !s.node)!;
+        let fresh: ChildProcess | undefined;
+        try {
+          fresh = await startNode(i, spare.port, o, nextEnv);
+          track(fresh, 'node');
+          spare.node = fresh;
+          await waitReady(`http://127.0.0.1:${spare.port}/readyz`, 20000);
+        } catch (err) {
+          if (fresh && fresh.exitCode === null) fresh.kill('SIGKILL');
+          spare.node = undefined;
+          say('rollout failed', { reason: (err as Error).message.slice(0, 300), replaced: i, remainingOld: old.length - i });
+          return;
+        }
+        say('node started', { pid: fresh.pid, port: spare.port });
+        const exited = new Promise((r) => node.once('exit', r));
+        node.kill('SIGTERM');
+        await exited;
+        slot.node = undefined;
+        say('node replaced', { old: node.pid, new: fresh.pid, port: spare.port });
+      }
+      say('rollout done', { nodes: slots.filter((s) => s.node).map((s) => ({ pid: s.node!.pid, port: s.port })) });
+    } finally {
+      rolling = false;
+    }
+  };
+
   process.on('SIGINT', () => void stop(0));
   process.on('SIGTERM', () => void stop(0));
+  process.on('SIGHUP', () => void rollout());
   try {
-    const nodes = await Promise.all(nodePorts.map((p, i) => startNode(i, p, o)));
-    children.push(...nodes);
+    const first = slots.slice(0, o.nodes);
+    const nodes = await Promise.all(first.map((slot, i) => startNode(i, slot.port, o)));
+    nodes.forEach((n, i) => {
+      first[i]!.node = n;
+      track(n, 'node');
+    });
     const cfg = join(dir, 'haproxy.cfg');
-    writeFileSync(cfg, haproxyConfig(o.port, nodePorts));
-    const haproxy = spawn('haproxy', ['-f', cfg, '-db'], { stdio: ['ignore', 'inherit', 'inherit'] });
-    children.push(haproxy);
+    writeFileSync(cfg, haproxyConfig(o.port, slots.map((s) => s.port)));
+    const haproxy = spawn('haproxy', ['-f', cfg, '-db'], { stdio: ['ignore', 'ignore', 'inherit'] });
+    track(haproxy, 'haproxy');
     await waitReady(`http://127.0.0.1:${o.port}/readyz`, 15000);
-    for (const c of children) c.once('exit', (code) => { if (!stopping) process.stdout.write(`${JSON.stringify({ event: 'exited', pid: c.pid, code })}\n`); });
-    process.stdout.write(`${JSON.stringify({
-      event: 'cluster ready', url: `ws://127.0.0.1:${o.port}/v1/ws`, http: `http://127.0.0.1:${o.port}`,
-      nodes: nodes.map((n, i) => ({ pid: n.pid, port: nodePorts[i] })), haproxy: haproxy.pid,
-    })}\n`);
+    say('cluster ready', {
+      url: `ws://127.0.0.1:${o.port}/v1/ws`, http: `http://127.0.0.1:${o.port}`, pid: process.pid,
+      nodes: nodes.map((n, i) => ({ pid: n.pid, port: first[i]!.port })), haproxy: haproxy.pid,
+    });
   } catch (err) {
     process.stderr.write(`parley cluster: ${(err as Error).message}\n`);
     await stop(1);

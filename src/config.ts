@@ -30,6 +30,8 @@ export interface Config {
   readonly typingRatePerSec: number;
   readonly typingTtlMs: number;
   readonly presenceThrottleMs: number;
+  readonly drainWindowMs: number;
+  readonly drainGraceMs: number;
 }
 
 interface Setting<K extends keyof Config> {
@@ -76,6 +78,8 @@ const SETTINGS: Setting<keyof Config>[] = [
   { key: 'typingRatePerSec', env: 'TYPING_RATE', def: 2, help: 'typing notices per second per user (burst 3x); more get rate_limited', parse: int(1, 1000), expect: 'an integer from 1 to 1000' },
   { key: 'typingTtlMs', env: 'TYPING_TTL_MS', def: 6000, help: 'how long a typing indicator lasts unless renewed', parse: int(500, 60000), expect: 'an integer from 500 to 60000' },
   { key: 'presenceThrottleMs', env: 'PRESENCE_THROTTLE_MS', def: 2000, help: 'at most one presence change per user is pushed in this window (the latest wins)', parse: int(0, 600000), expect: 'an integer from 0 to 600000' },
+  { key: 'drainWindowMs', env: 'DRAIN_WINDOW_MS', def: 10000, help: 'on SIGTERM, connections are closed (1012) at random moments within this window', parse: int(0, 3600000), expect: 'an integer from 0 to 3600000' },
+  { key: 'drainGraceMs', env: 'DRAIN_GRACE_MS', def: 5000, help: 'after the window, time for in-flight writes before the process exits anyway', parse: int(100, 600000), expect: 'an integer from 100 to 600000' },
 ] as never;
 
 export class ConfigError extends Error {

@@ -23,6 +23,33 @@ export async function freePort(): Promise<number> {
 }
 
 /**
+ * A base port P such that P..P+count are free, below the ephemeral range (so
+ * that no client socket of another test can be holding one of them).
+ */
+export async function freePortBlock(count: number): Promise<number> {
+  for (let attempt = 0; attempt < 50; attempt++) {
+    const base = 20000 + Math.floor(Math.random() * 10000);
+    const servers: ReturnType<typeof createServer>[] = [];
+    try {
+      for (let p = base; p <= base + count; p++) {
+        const srv = createServer();
+        await new Promise<void>((resolve, reject) => {
+          srv.once('error', reject);
+          srv.listen(p, '127.0.0.1', () => resolve());
+        });
+        servers.push(srv);
+      }
+      return base;
+    } catch {
+      /* taken: try another block */
+    } finally {
+      await Promise.all(servers.map((s) => new Promise((r) => s.close(r))));
+    }
+  }
+  throw new Error('no free block of ports');
+}
+
+/**
  * A TCP proxy in front of the server that can go silent: it stops forwarding
  * in both directions without closing anything, like a dead NAT entry.
  */

@@ -148,7 +148,7 @@ test('a connection that dies silently is detected by the heartbeat and replaced'
 
 test('100 clients reconnect at once after a server restart and all resume without loss', async () => {
   const port = await freePort();
-  const env = { PORT: String(port), DATABASE_URL: (await freshDatabase(tmp.dir, 'hundred')).url, SEND_RATE: '100000', SEND_BURST: '100000' };
+  const env = { PORT: String(port), DATABASE_URL: (await freshDatabase(tmp.dir, 'hundred')).url, SEND_RATE: '100000', SEND_BURST: '100000', DRAIN_WINDOW_MS: '1000' };
   let server = await spawnServer(env);
   const url = `ws://127.0.0.1:${port}/v1/ws`;
   const n = 100;
@@ -221,5 +221,30 @@ test('SDK model: unread counts agree across devices, ticks go sent -> delivered 
   await until(() => laptop.client.conversation(g.id)?.title === 'Dinner', 5000, 'rename seen');
   assert.deepEqual(laptop.client.conversation(g.id)!.messages.map((m) => m.system?.event), ['created', 'renamed']);
   for (const c of [alice, phone, laptop]) c.client.close();
+  await srv.close();
+});
+
+test('versions side by side: the SDK ignores server frames it does not know, the server names frames it does not know', async () => {
+  const srv = await startServer();
+  // A newer server may push a frame type this SDK has never seen: it is ignored, and delivery goes on.
+  const { client, received } = sdkClient(srv.url, 'oldclient');
+  await client.start();
+  const sock = (client as unknown as { ws: { onmessage: (ev: { data: unknown }) => void } }).ws;
+  sock.onmessage({ data: JSON.stringify({ type: 'hologram', pos: 999, payload: {} }) });
+  sock.onmessage({ data: 'not even json' });
+  const other = sdkClient(srv.url, 'newserverpeer');
+  await other.client.start();
+  await other.client.send({ to: 'oldclient' }, 'still fine');
+  await until(() => received.length === 1, 5000, 'delivery continues');
+  assert.equal(client.state, 'online');
+  // A newer client may send a request this server does not know: it gets a clear error naming the type.
+  await assert.rejects(client.request('teleport' as 'ping'), (e: Error & { code?: string }) => e.code === 'bad_request' && /unknown frame type "teleport"/.test(e.message));
+  // A client may announce its protocol level at login; the server answers with its own.
+  const raw = await (await import('./helpers.js')).Client.connect(srv.url);
+  const r = await raw.request('login', { username: 'announcer', protocol: 1 });
+  assert.equal(r.protocol, 1);
+  raw.close();
+  client.close();
+  other.client.close();
   await srv.close();
 });

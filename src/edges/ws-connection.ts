@@ -80,6 +80,7 @@ export class Connection implements Sink {
     if (frame.type === 'ping') return this.reply(id, { time: Date.now() });
     if (frame.type === 'login') {
       if (session) return this.fail(id, new AppError('conflict', 'already logged in on this connection'));
+      // `protocol` (the client's level) needs no handling yet: level 1 is the only one.
       void this.login(id, 'token' in frame ? { token: frame.token } : { username: frame.username });
       return;
     }

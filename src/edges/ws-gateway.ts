@@ -16,7 +16,7 @@ export class Gateway {
   private readonly heartbeat: NodeJS.Timeout;
   private accepting = true;
   /** Counters for operators (and tests). */
-  readonly stats = { accepted: 0, slowConsumerCloses: 0, heartbeatTimeouts: 0 };
+  readonly stats = { accepted: 0, slowConsumerCloses: 0, heartbeatTimeouts: 0, draining: 0, drainRemaining: 0 };
 
   constructor(
     server: Server,
@@ -73,13 +73,24 @@ export class Gateway {
     }
   }
 
-  /** Stops accepting sockets and closes every connection with `code`. */
-  async close(code: number = CloseCode.goingAway, reason = 'server shutting down'): Promise<void> {
+  /**
+   * Stops accepting sockets and closes every connection with `code`, each at
+   * a random moment within `spreadMs`, so that the clients' reconnects to the
+   * other nodes spread over the window instead of arriving at once.
+   */
+  async close(code: number = CloseCode.goingAway, reason = 'server shutting down', spreadMs = 0): Promise<void> {
     this.accepting = false;
+    this.stats.draining = 1;
     clearInterval(this.heartbeat);
-    const closed = [...this.connections].map((c) => new Promise<void>((resolve) => {
-      c.ws.once('close', () => resolve());
-      c.close(code, reason);
+    const conns = [...this.connections];
+    this.stats.drainRemaining = conns.length;
+    const closed = conns.map((c) => new Promise<void>((resolve) => {
+      c.ws.once('close', () => {
+        this.stats.drainRemaining--;
+        resolve();
+      });
+      if (spreadMs <= 0) c.close(code, reason);
+      else setTimeout(() => c.close(code, reason), Math.random() * spreadMs);
     }));
     await Promise.all(closed);
     this.wss.close();

@@ -22,6 +22,7 @@ export const ConversationId = Type.String({ pattern: '^[0-9]{1,15}$', descriptio
 export const SyncToken = Type.String({ minLength: 1, maxLength: 64, description: 'Opaque sync token; resume from it with `sync`.' });
 export const SessionToken = Type.String({ minLength: 16, maxLength: 128, description: 'Secret session token of one device.' });
 export const Seq = Type.Integer({ minimum: 1, maximum: Number.MAX_SAFE_INTEGER, description: 'Per-conversation sequence number: 1, 2, 3, ... without gaps.' });
+export const ProtocolLevel = Type.Integer({ minimum: 1, maximum: 1000, description: "The client's protocol level (see docs/protocol.md, Versions)." });
 export const Limit = Type.Integer({ minimum: 1, maximum: 10000, description: 'Page size; capped by the server (PAGE_SIZE_MAX).' });
 
 export const GroupTitle = Type.String({ minLength: 1, maxLength: 100, description: 'Group title, 1 to 100 characters.' });
@@ -153,8 +154,8 @@ const req = <K extends string, T extends Record<string, TSchema>>(type: K, props
 
 export const ClientFrames = {
   login: Type.Union([
-    req('login', { username: Username }, 'Log in by username (open mode); creates the user on first use and a new device.'),
-    req('login', { token: SessionToken }, 'Resume an existing device with its session token.'),
+    req('login', { username: Username, protocol: Type.Optional(ProtocolLevel) }, 'Log in by username (open mode); creates the user on first use and a new device.'),
+    req('login', { token: SessionToken, protocol: Type.Optional(ProtocolLevel) }, 'Resume an existing device with its session token.'),
   ]),
   send: Type.Union([
     req('send', { clientId: ClientMessageId, to: Username, text: Type.String() }, 'Send a text message to a user (the direct conversation is created on first use).'),

@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import type { Message } from '../../src/protocol/schemas.js';
 import { Client, RequestError, ROOT, sleep } from '../helpers.js';
-import { freePort, sdkClient } from '../sdk-helpers.js';
+import { freePortBlock, sdkClient } from '../sdk-helpers.js';
 import { OwnPostgres, OwnRedis } from '../services.js';
 
 const hasHaproxy = spawnSync('haproxy', ['-v']).status === 0;
@@ -24,7 +24,7 @@ interface Cluster { child: ChildProcess; url: string; http: string; nodes: { pid
 
 async function startCluster(port: number, databaseUrl: string, redisUrl: string): Promise<Cluster> {
   const child = spawn(process.execPath, [join(ROOT, 'bin/parley.js'), 'cluster', '--nodes', '3', '--port', String(port), '--database-url', databaseUrl, '--redis-url', redisUrl], {
-    env: { ...process.env, LOG_LEVEL: 'warn', SEND_RATE: '100000', SEND_BURST: '100000', HEARTBEAT_MS: '2000' },
+    env: { ...process.env, LOG_LEVEL: 'warn', SEND_RATE: '100000', SEND_BURST: '100000', HEARTBEAT_MS: '2000', DRAIN_WINDOW_MS: '1000' },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const ready = await new Promise<Cluster>((resolve, reject) => {
@@ -111,7 +111,7 @@ describe('a local cluster under faults', { skip: !hasHaproxy }, () => {
     await redis.start();
     const db = new URL(pgs.url);
     db.pathname = '/parley';
-    cluster = await startCluster(await freePort(), db.toString(), redis.url);
+    cluster = await startCluster(await freePortBlock(7), db.toString(), redis.url);
   });
 
   after(async () => {
