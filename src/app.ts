@@ -60,7 +60,8 @@ export function buildApp(config: Config, deps: { store?: Store; bus?: Bus; prese
   const store = deps.store ?? createStore(config);
   const bus = deps.bus ?? (config.redisUrl ? new RedisBus(config.redisUrl, config.nodeId, log) : new MemoryBus());
   const hub = new Hub(bus);
-  const service = new ChatService(store, hub, config, log);
+  let observeDelivery: (ms: number) => void = () => {};
+  const service = new ChatService(store, hub, config, log, Date.now, (ms) => observeDelivery(ms));
   const presence = deps.presence
     ?? (config.redisUrl ? new RedisPresence(config.redisUrl, config.nodeId, config.presenceTtlMs, Math.max(1000, Math.floor(config.presenceTtlMs / 3))) : new MemoryPresence());
   const services: Services = {
@@ -117,10 +118,14 @@ export function buildApp(config: Config, deps: { store?: Store; bus?: Bus; prese
     parley_draining: { help: '1 while the node drains (after SIGTERM)', read: () => gateway.stats.draining },
     parley_drain_remaining: { help: 'Connections still open while draining', read: () => gateway.stats.drainRemaining },
     parley_bus_healthy: { help: '1 when the bus delivers (0: stalled subscription)', read: () => (bus.healthy() ? 1 : 0) },
+    parley_bus_errors_total: { help: 'Bus connection and publish errors', read: () => bus.stats.errors },
+  }, {
+    parley_disconnects_total: { help: 'Closed connections by reason', label: 'reason', read: () => gateway.stats.disconnects },
   }, config.nodeId);
+  observeDelivery = metrics.observeDelivery;
   http.get('/metrics', { schema: { hide: true } }, async (_req, reply) => {
-    reply.header('content-type', metrics.contentType);
-    return metrics.metrics();
+    reply.header('content-type', metrics.registry.contentType);
+    return metrics.registry.metrics();
   });
 
   return {

@@ -117,4 +117,9 @@ test('Prometheus metrics count what happened', async () => {
   assert.equal(count(after, 'parley_duplicate_sends_total') - count(before, 'parley_duplicate_sends_total'), 1);
   assert.match(after, /^parley_bus_healthy\{[^}]*\} 1$/m);
   assert.match(after, /^parley_process_resident_memory_bytes/m, "default process metrics");
+  assert.match(after, /^parley_delivery_seconds_count\{[^}]*\} [1-9]/m, 'delivery latency histogram');
+  assert.match(after, /^parley_disconnects_total\{[^}]*reason="client"[^}]*\} \d+/m, 'disconnects by reason');
+  for (const name of ['parley_connections', 'parley_sync_requests_total', 'parley_bus_errors_total', 'parley_store_errors_total', 'parley_draining', 'parley_drain_remaining']) {
+    assert.match(after, new RegExp(`^${name}\\{`, 'm'), name);
+  }
 });

@@ -31,7 +31,7 @@ export class MemoryBusHub {
 export class MemoryBus implements Bus {
   private handler: (msg: BusMessage) => void = () => {};
   private readonly users = new Set<number>();
-  readonly stats = { received: 0, published: 0 };
+  readonly stats = { received: 0, published: 0, errors: 0 };
 
   constructor(private readonly hub: MemoryBusHub = new MemoryBusHub()) {}
 

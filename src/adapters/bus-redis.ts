@@ -20,14 +20,17 @@ export class RedisBus implements Bus {
   private lastProbeAt = Date.now();
   private readonly timer: NodeJS.Timeout;
   /** Messages received from other nodes and published by this one, for metrics and tests. */
-  readonly stats = { received: 0, published: 0 };
+  readonly stats = { received: 0, published: 0, errors: 0 };
 
   constructor(url: string, private readonly nodeId: string, private readonly log: Logger, private readonly probeMs = 2000) {
     const opts = { lazyConnect: false, enableAutoPipelining: true, maxRetriesPerRequest: null, retryStrategy: (n: number) => Math.min(50 * 2 ** n, 2000) };
     this.pub = new Redis(url, opts);
     this.sub = new Redis(url, { ...opts, autoResubscribe: true });
     for (const [name, c] of [['publish', this.pub], ['subscribe', this.sub]] as const) {
-      c.on('error', (err: Error) => this.log.warn({ err: err.message, connection: name }, 'redis bus connection error'));
+      c.on('error', (err: Error) => {
+        this.stats.errors++;
+        this.log.warn({ err: err.message, connection: name }, 'redis bus connection error');
+      });
     }
     this.probeChannel = `parley:node:${nodeId}`;
     void this.sub.subscribe(this.probeChannel).catch(() => undefined);
@@ -61,6 +64,7 @@ export class RedisBus implements Bus {
     this.stats.published++;
     this.pub.publish(USER_PREFIX + msg.userId, JSON.stringify({ n: this.nodeId, m: msg })).catch(() => {
       // Push is a hint: clients notice the missing position and sync.
+      this.stats.errors++;
     });
   }
 

@@ -29,7 +29,7 @@ export class Connection implements Sink {
   constructor(readonly ws: WebSocket, private readonly gw: Gateway) {
     ws.on('message', (data, isBinary) => this.onData(data, isBinary));
     ws.on('pong', () => { this.alive = true; });
-    ws.on('close', () => this.gw.onClosed(this));
+    ws.on('close', (code) => this.gw.onClosed(this, code));
     ws.on('error', () => { /* 'close' follows; ws already closed the socket (1009 for oversized frames) */ });
   }
 

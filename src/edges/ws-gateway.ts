@@ -16,7 +16,11 @@ export class Gateway {
   private readonly heartbeat: NodeJS.Timeout;
   private accepting = true;
   /** Counters for operators (and tests). */
-  readonly stats = { accepted: 0, slowConsumerCloses: 0, heartbeatTimeouts: 0, draining: 0, drainRemaining: 0 };
+  readonly stats = {
+    accepted: 0, slowConsumerCloses: 0, heartbeatTimeouts: 0, draining: 0, drainRemaining: 0,
+    /** Closed connections by reason: the close code, read as what happened. */
+    disconnects: { client: 0, dropped: 0, too_large: 0, slow_consumer: 0, drain: 0, shutdown: 0 } as Record<string, number>,
+  };
 
   constructor(
     server: Server,
@@ -53,8 +57,11 @@ export class Gateway {
     });
   }
 
-  onClosed(conn: Connection): void {
+  onClosed(conn: Connection, code: number): void {
     this.connections.delete(conn);
+    const reason = code === CloseCode.restart ? 'drain' : code === CloseCode.tryAgainLater ? 'slow_consumer' : code === CloseCode.tooLarge ? 'too_large'
+      : code === CloseCode.goingAway && !this.accepting ? 'shutdown' : code === 1006 ? 'dropped' : 'client';
+    this.stats.disconnects[reason] = (this.stats.disconnects[reason] ?? 0) + 1;
     const s = conn.session;
     if (!s) return;
     this.hub.detach(s.userId, conn);

@@ -20,8 +20,8 @@ export interface Bus {
   /** This node now has (or no longer has) connections of the user. */
   subscribeUser(userId: number): void;
   unsubscribeUser(userId: number): void;
-  /** Messages received from other nodes and published by this one. */
-  readonly stats: { received: number; published: number };
+  /** Messages received from other nodes and published by this one; connection and publish errors. */
+  readonly stats: { received: number; published: number; errors: number };
   /** false when messages from other nodes may not be arriving (disconnected, or a stalled subscription). */
   healthy(): boolean;
   close(): Promise<void>;

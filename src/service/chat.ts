@@ -22,6 +22,8 @@ export interface Session {
 
 interface PendingWrite {
   item: WriteItem;
+  /** When the request reached the service (performance.now()). */
+  receivedAt: number;
   origin: Sink | undefined;
   resolve(o: WriteOutcome): void;
   reject(e: unknown): void;
@@ -66,6 +68,8 @@ export class ChatService {
     private readonly config: Config,
     private readonly log: Logger,
     private readonly now: () => number = Date.now,
+    /** Called with the milliseconds from a send's arrival to its pushes being written to local sockets and the bus. */
+    private readonly observeDelivery: (ms: number) => void = () => {},
   ) {
     this.limiter = new RateLimiter(config.sendRatePerSec, config.sendBurst, now);
   }
@@ -147,7 +151,7 @@ export class ChatService {
 
   private enqueue(item: WriteItem, origin: Sink | undefined): Promise<WriteOutcome> {
     return new Promise((resolve, reject) => {
-      this.queue.push({ item, origin, resolve, reject });
+      this.queue.push({ item, origin, resolve, reject, receivedAt: performance.now() });
       this.scheduleFlush();
     });
   }
@@ -206,6 +210,7 @@ export class ChatService {
       }
       this.stats.messagesStored++;
       this.deliverMessage(o.message, o.recipients, p.origin);
+      this.observeDelivery(performance.now() - p.receivedAt);
       return;
     }
     if (!o.changed) return;
