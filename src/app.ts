@@ -23,6 +23,7 @@ import type { Store } from './ports/store.js';
 import { PROTOCOL_VERSION } from './protocol/schemas.js';
 import { ChatService } from './service/chat.js';
 import { Hub } from './service/hub.js';
+import { guardStore } from './service/store-guard.js';
 import { PresenceService } from './service/presence.js';
 import { TypingService } from './service/typing.js';
 import { MemoryPresence } from './adapters/presence-memory.js';
@@ -61,13 +62,16 @@ export function buildApp(config: Config, deps: { store?: Store; bus?: Bus; prese
   const bus = deps.bus ?? (config.redisUrl ? new RedisBus(config.redisUrl, config.nodeId, log) : new MemoryBus());
   const hub = new Hub(bus);
   let observeDelivery: (ms: number) => void = () => {};
-  const service = new ChatService(store, hub, config, log, Date.now, (ms) => observeDelivery(ms));
+  let storeErrors = 0;
+  // The services see the store through a guard: storage failures become the retryable `unavailable`.
+  const guarded = guardStore(store, log, () => storeErrors++);
+  const service = new ChatService(guarded, hub, config, log, Date.now, (ms) => observeDelivery(ms));
   const presence = deps.presence
     ?? (config.redisUrl ? new RedisPresence(config.redisUrl, config.nodeId, config.presenceTtlMs, Math.max(1000, Math.floor(config.presenceTtlMs / 3))) : new MemoryPresence());
   const services: Services = {
     chat: service,
-    presence: new PresenceService(presence, store, hub, config, log),
-    typing: new TypingService(store, hub, config),
+    presence: new PresenceService(presence, guarded, hub, config, log),
+    typing: new TypingService(guarded, hub, config),
   };
   let ready = false;
 
@@ -111,7 +115,7 @@ export function buildApp(config: Config, deps: { store?: Store; bus?: Bus; prese
     parley_duplicate_sends_total: { help: 'Sends answered with the original message (retries)', read: () => service.stats.duplicates },
     parley_write_batches_total: { help: 'Write transactions (batches) committed or failed', read: () => service.stats.batches },
     parley_write_batch_items_total: { help: 'Writes in those batches', read: () => service.stats.batchItems },
-    parley_store_errors_total: { help: 'Batches that failed to commit', read: () => service.stats.storeErrors },
+    parley_store_errors_total: { help: 'Storage calls that failed (each failed batch counts once)', read: () => storeErrors },
     parley_sync_requests_total: { help: 'Sync requests served', read: () => service.stats.syncRequests },
     parley_bus_received_total: { help: 'Events received from other nodes over the bus', read: () => bus.stats.received },
     parley_bus_published_total: { help: 'Events published to other nodes', read: () => bus.stats.published },

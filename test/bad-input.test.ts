@@ -106,6 +106,12 @@ describe('bad frames', () => {
   test('logging in twice on one connection: conflict', async () => {
     await assert.rejects(alice.request('login', { username: 'mallory' }), code('conflict'));
     await stillWorks(alice);
+    // Also when the second login arrives before the first has finished.
+    const fresh = await Client.connect(srv.url);
+    const both = await Promise.allSettled([fresh.request('login', { username: 'racer1' }), fresh.request('login', { username: 'racer2' })]);
+    assert.equal(both.filter((r) => r.status === 'fulfilled').length, 1);
+    assert.ok(both.some((r) => r.status === 'rejected' && (r.reason as RequestError).code === 'conflict'));
+    fresh.close();
   });
 });
 

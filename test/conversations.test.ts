@@ -162,6 +162,14 @@ describe('groups', () => {
     assert.equal(cyView.left, true);
     assert.equal(cyView.lastSeq, removedAt);
     await assert.rejects(cy.request('send', { conversationId: g.id, text: 'still here?', clientId: 'c9' }), code('not_found'));
+    // A removed member may still mark the history read, in the same batch as others' sends.
+    const [readBack, concurrent] = await Promise.all([
+      cy.request('read', { conversationId: g.id, seq: removedAt }),
+      bo.request('send', { conversationId: g.id, text: 'same batch', clientId: 'b3' }),
+    ]);
+    assert.equal(readBack.conversation.left, true);
+    assert.equal(readBack.conversation.unread, 0);
+    assert.equal(concurrent.message.text, 'same batch');
     await assert.rejects(cy.request('typing', { conversationId: g.id }), code('not_found'));
 
     // The last admin leaves: someone else becomes admin.

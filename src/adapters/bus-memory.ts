@@ -44,7 +44,7 @@ export class MemoryBus implements Bus {
     this.hub.route(this, msg);
   }
 
-  subscribeUser(userId: number): void {
+  async subscribeUser(userId: number): Promise<void> {
     this.users.add(userId);
     this.hub.subscribe(userId, this);
   }

@@ -68,8 +68,8 @@ export class RedisBus implements Bus {
     });
   }
 
-  subscribeUser(userId: number): void {
-    this.sub.subscribe(USER_PREFIX + userId).catch(() => undefined);
+  async subscribeUser(userId: number): Promise<void> {
+    await this.sub.subscribe(USER_PREFIX + userId).catch(() => undefined);
   }
 
   unsubscribeUser(userId: number): void {

@@ -168,7 +168,9 @@ export class PostgresStore implements Store {
       if (!list) members.set(r.conv_id, (list = []));
       list.push(r);
     }
-    const userIds = [...new Set(memberRows.filter((r) => r.left_seq === null).map((r) => r.user_id))].sort((a, b) => a - b);
+    // Every user whose position may move: current members, and readers (a removed member's read moves their own position).
+    const readers = items.filter((it) => it.kind === 'read').map((it) => (it as { userId: number }).userId);
+    const userIds = [...new Set([...memberRows.filter((r) => r.left_seq === null).map((r) => r.user_id), ...readers])].sort((a, b) => a - b);
     const posRows = await this.rows<{ id: number; pos: number }>(sql`SELECT id, pos FROM users WHERE id = ANY(${userIds}::bigint[]) ORDER BY id FOR UPDATE`, tx);
     const userPos = new Map(posRows.map((r) => [r.id, r.pos]));
     const firstPos = new Map(userPos);
@@ -316,7 +318,8 @@ export class PostgresStore implements Store {
     if (keys.size === 0) return new Map();
     const all = [...keys.keys()];
     const found = new Map((await this.rows<{ id: number; direct_key: string }>(sql`SELECT id, direct_key FROM conversations WHERE direct_key = ANY(${all}::text[])`, tx)).map((r) => [r.direct_key, r.id]));
-    const missing = all.filter((k) => !found.has(k));
+    // Sorted: two batches creating the same conversations take the unique-key locks in the same order.
+    const missing = all.filter((k) => !found.has(k)).sort();
     if (missing.length > 0) {
       const created = await this.rows<{ id: number; direct_key: string }>(sql`
         INSERT INTO conversations (kind, title, direct_key, last_seq, created_at, updated_at)

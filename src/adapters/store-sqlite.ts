@@ -99,6 +99,8 @@ export class SqliteStore implements Store {
   private readonly db: Database.Database;
   private readonly names = new Map<number, string>();
   private readonly directIds = new Map<string, number>();
+  /** Direct conversations created by the transaction in progress: cached only once it commits. */
+  private createdDirect = new Map<string, number>();
   private s!: Statements;
   private checkpointer: Worker | undefined;
 
@@ -191,12 +193,20 @@ export class SqliteStore implements Store {
   // ---------------------------------------------------------------- writes
 
   async write(items: WriteItem[]): Promise<WriteOutcome[]> {
-    return this.db.transaction(() => {
-      const positions = new PositionCounter(this.s);
-      const out = items.map((item) => (item.kind === 'send' ? this.sendOne(item, positions) : this.receiptOne(item, positions)));
-      positions.flush();
+    this.createdDirect = new Map();
+    try {
+      const out = this.db.transaction(() => {
+        const positions = new PositionCounter(this.s);
+        const res = items.map((item) => (item.kind === 'send' ? this.sendOne(item, positions) : this.receiptOne(item, positions)));
+        positions.flush();
+        return res;
+      }).immediate();
+      // Committed: the new conversations exist; a rolled-back id would be handed out again by SQLite.
+      for (const [k, id] of this.createdDirect) this.directIds.set(k, id);
       return out;
-    }).immediate();
+    } finally {
+      this.createdDirect = new Map();
+    }
   }
 
   private sendOne(item: Extract<WriteItem, { kind: 'send' }>, positions: PositionCounter): WriteOutcome {
@@ -282,15 +292,17 @@ export class SqliteStore implements Store {
 
   private directConversation(a: number, b: number, now: number): number {
     const key = a < b ? `${a}:${b}` : `${b}:${a}`;
-    const cached = this.directIds.get(key);
+    const cached = this.directIds.get(key) ?? this.createdDirect.get(key);
     if (cached !== undefined) return cached;
     let id = this.s.directByKey.get(key) as number | undefined;
-    if (id === undefined) {
-      id = Number(this.s.insertConversation.run('direct', null, key, now, now).lastInsertRowid);
-      this.s.insertMembership.run(a, id, 'member', now);
-      if (b !== a) this.s.insertMembership.run(b, id, 'member', now);
+    if (id !== undefined) {
+      this.directIds.set(key, id);
+      return id;
     }
-    this.directIds.set(key, id);
+    id = Number(this.s.insertConversation.run('direct', null, key, now, now).lastInsertRowid);
+    this.s.insertMembership.run(a, id, 'member', now);
+    if (b !== a) this.s.insertMembership.run(b, id, 'member', now);
+    this.createdDirect.set(key, id);
     return id;
   }
 

@@ -23,6 +23,8 @@ export const CloseCode = {
  */
 export class Connection implements Sink {
   session: Session | undefined;
+  /** A login is in progress: a second one must not start beside it. */
+  private loggingIn = false;
   alive = true;
   private closing = false;
 
@@ -79,7 +81,8 @@ export class Connection implements Sink {
 
     if (frame.type === 'ping') return this.reply(id, { time: Date.now() });
     if (frame.type === 'login') {
-      if (session) return this.fail(id, new AppError('conflict', 'already logged in on this connection'));
+      if (session || this.loggingIn) return this.fail(id, new AppError('conflict', 'already logged in on this connection'));
+      this.loggingIn = true;
       // `protocol` (the client's level) needs no handling yet: level 1 is the only one.
       void this.login(id, 'token' in frame ? { token: frame.token } : { username: frame.username });
       return;
@@ -97,11 +100,14 @@ export class Connection implements Sink {
         throw new AppError('rate_limited', `too many connections for this user (limit ${this.gw.config.maxConnectionsPerUser})`, 1000);
       }
       this.session = session;
-      this.gw.hub.attach(session.userId, this);
+      // Subscribed on the bus before the reply: a client that syncs after its login misses nothing in between.
+      await this.gw.hub.attach(session.userId, this);
       this.reply(id, result);
       void this.gw.services.presence.connected(session.userId, session.username);
     } catch (err) {
       this.fail(id, err);
+    } finally {
+      this.loggingIn = false;
     }
   }
 }

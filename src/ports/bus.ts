@@ -17,8 +17,8 @@ export interface Bus {
   /** Called for each message from another node. Set once by the hub. */
   onMessage(handler: (msg: BusMessage) => void): void;
   publish(msg: BusMessage): void;
-  /** This node now has (or no longer has) connections of the user. */
-  subscribeUser(userId: number): void;
+  /** This node now has (or no longer has) connections of the user. Resolves when the subscription is active. */
+  subscribeUser(userId: number): Promise<void>;
   unsubscribeUser(userId: number): void;
   /** Messages received from other nodes and published by this one; connection and publish errors. */
   readonly stats: { received: number; published: number; errors: number };

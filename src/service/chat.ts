@@ -60,7 +60,7 @@ export class ChatService {
   private flushScheduled = false;
   private flushing = false;
   /** Plain counters, exported as metrics by the composition root. */
-  readonly stats = { messagesStored: 0, duplicates: 0, batches: 0, batchItems: 0, storeErrors: 0, syncRequests: 0 };
+  readonly stats = { messagesStored: 0, duplicates: 0, batches: 0, batchItems: 0, syncRequests: 0 };
 
   constructor(
     private readonly store: Store,
@@ -180,28 +180,27 @@ export class ChatService {
     this.stats.batchItems += batch.length;
     try {
       outcomes = await this.store.write(batch.map((p) => p.item));
-    } catch (err) {
-      this.stats.storeErrors++;
-      this.log.error({ err, batch: batch.length }, 'storing a batch failed');
+    } catch {
+      // Logged and counted by the store guard.
       const failure = new AppError('unavailable', 'the change could not be stored; retry (sends with the same clientId)');
       for (const p of batch) p.reject(failure);
-    } finally {
-      this.flushing = false;
     }
+    // Fan out in commit order, and before the next batch: each user's events leave this node in position order.
     for (let i = 0; i < outcomes.length; i++) {
       const p = batch[i]!;
       const o = outcomes[i]!;
       try {
-        this.fanOut(p, o);
+        await this.fanOut(p, o);
       } catch (err) {
         this.log.error({ err }, 'fan-out failed');
       }
       p.resolve(o);
     }
+    this.flushing = false;
     if (this.queue.length > 0) this.scheduleFlush();
   }
 
-  private fanOut(p: PendingWrite, o: WriteOutcome): void {
+  private async fanOut(p: PendingWrite, o: WriteOutcome): Promise<void> {
     if (!o.ok) return;
     if (o.kind === 'send') {
       if (o.duplicate) {
@@ -221,9 +220,8 @@ export class ChatService {
     const self = o.self;
     if (self) {
       // The reader's devices (this one included) learn the new read position and unread count.
-      void this.store.conversation(self.userId, o.conversationId).then((c) => {
-        if (c) this.hub.deliver(self.userId, { type: 'conversation', pos: self.pos, token: encodeSyncToken(self.pos), conversation: toConversation(c) });
-      }, (err: unknown) => this.log.error({ err }, 'conversation state for push failed'));
+      const c = await this.store.conversation(self.userId, o.conversationId);
+      if (c) this.hub.deliver(self.userId, { type: 'conversation', pos: self.pos, token: encodeSyncToken(self.pos), conversation: toConversation(c) });
     }
   }
 

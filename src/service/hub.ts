@@ -21,13 +21,20 @@ export class Hub {
     });
   }
 
-  attach(userId: number, sink: Sink): void {
+  /**
+   * Registers a sink; resolves once the bus delivers the user's events from
+   * other nodes (or after a second, when the bus is down: push is a hint and
+   * the client's sync covers the rest).
+   */
+  attach(userId: number, sink: Sink): Promise<void> {
     let set = this.users.get(userId);
+    let subscribed: Promise<void> = Promise.resolve();
     if (!set) {
       this.users.set(userId, (set = new Set()));
-      this.bus.subscribeUser(userId);
+      subscribed = this.bus.subscribeUser(userId);
     }
     set.add(sink);
+    return Promise.race([subscribed, new Promise<void>((r) => setTimeout(r, 1000).unref())]);
   }
 
   detach(userId: number, sink: Sink): void {
