@@ -11,7 +11,7 @@ export const ERROR_CODES = {
   conflict: { status: 409, retryable: false, summary: 'The request conflicts with the current state (for example logging in twice on one connection).' },
   too_large: { status: 413, retryable: false, summary: 'A frame, body or message text is over its configured limit.' },
   rate_limited: { status: 429, retryable: true, summary: 'Too many requests or connections; retry after `retryAfterMs`.' },
-  unavailable: { status: 503, retryable: true, summary: 'The server cannot serve this right now (storage down, draining); retry later.' },
+  unavailable: { status: 503, retryable: true, summary: 'The storage cannot be reached right now; nothing was changed. Retry (sends with the same clientId).' },
   internal: { status: 500, retryable: true, summary: 'An unexpected server error; it has been logged.' },
 } as const;
 

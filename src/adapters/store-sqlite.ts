@@ -41,6 +41,7 @@ function prepareStatements(db: Database.Database) {
     setTitle: p('UPDATE conversations SET title = ? WHERE id = ?'),
 
     activeMemberIds: p('SELECT user_id FROM memberships WHERE conv_id = ? AND left_seq IS NULL').pluck(),
+    firstMember: p('SELECT user_id FROM memberships WHERE conv_id = ? AND left_seq IS NULL ORDER BY joined_at, user_id LIMIT 1').pluck(),
     activeMembers: p(`SELECT u.username, mb.user_id, mb.role, mb.read_seq, mb.delivered_seq FROM memberships mb JOIN users u ON u.id = mb.user_id
                       WHERE mb.conv_id = ? AND mb.left_seq IS NULL ORDER BY mb.joined_at, u.username_key`),
     membership: p('SELECT role, read_seq, delivered_seq, left_seq FROM memberships WHERE user_id = ? AND conv_id = ?'),
@@ -341,8 +342,11 @@ export class SqliteStore implements Store {
       const r = this.appendMessage(convId, actorId, `sys-${convId}-${seq}`, 'system', systemText(event), event, now, positions, leaving === undefined ? [] : [leaving]);
       if (leaving !== undefined) {
         // A group is never left without an admin.
-        const admins = (s.activeMembers.all(convId) as { user_id: number; role: string }[]);
-        if (admins.length > 0 && !admins.some((a) => a.role === 'admin')) s.setRole.run('admin', admins[0]!.user_id, convId);
+        // The longest-standing member (ties by user id, as on PostgreSQL).
+        const members = (s.activeMembers.all(convId) as { user_id: number; role: string }[]);
+        if (members.length > 0 && !members.some((m) => m.role === 'admin')) {
+          s.setRole.run('admin', s.firstMember.get(convId) as number, convId);
+        }
       }
       positions.flush();
       return { ok: true, conversationId: convId, ...r };

@@ -195,13 +195,13 @@ export const ServerFrames = {
     token: SyncToken,
     message: Message,
     conversation: Type.Optional(Conversation),
-  }, { description: 'A new message in one of your conversations, pushed to every connection of every member (not to the sending connection, which gets the reply). System messages carry the updated `conversation`.' }),
+  }, { description: 'A new message in one of your conversations, pushed to every connection of every member; the connection that sent a text message gets the reply instead. System messages (group changes) go to every connection, the acting one included, and carry your updated `conversation`.' }),
   conversation: Type.Object({
     type: Type.Literal('conversation'),
     pos: Type.Integer(),
     token: SyncToken,
     conversation: Conversation,
-  }, { description: 'A conversation changed for you without a new message: your read position moved (on any of your devices), or another member received or read messages (see `receipts`).' }),
+  }, { description: 'Your read position in a conversation moved (on any of your devices): the new unread count and read position, at your next position.' }),
   receipt: Type.Object({
     type: Type.Literal('receipt'),
     pos: Type.Integer(),
