@@ -137,7 +137,8 @@ test('a connection that dies silently is detected by the heartbeat and replaced'
   await until(() => states.some(([s]) => s === 'online'), 5000, 'back online');
   const offlineAt = states.find(([s]) => s === 'offline')![1];
   const bound = 2 * heartbeatMs + heartbeatTimeoutMs;
-  assert.ok(offlineAt - frozenAt <= bound + 250, `detected after ${offlineAt - frozenAt} ms (bound ${bound} ms)`);
+  // The bound, plus slack for a loaded machine: the point is seconds, not the 30 s of an idle TCP timeout.
+  assert.ok(offlineAt - frozenAt <= bound + 1000, `detected after ${offlineAt - frozenAt} ms (bound ${bound} ms)`);
   await until(() => victim.received.length === 1, 5000, 'the missed message arrives through sync');
   assert.equal(victim.received[0]!.text, 'sent into the void');
   victim.client.close();
