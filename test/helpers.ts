@@ -167,7 +167,7 @@ export class Client {
   }
 
   /** Connects and logs in by username (or resumes with a session token). */
-  static async login(url: string, who: { username: string } | { token: string }): Promise<Client> {
+  static async login(url: string, who: { username: string; password?: string } | { token: string }): Promise<Client> {
     const c = await Client.connect(url);
     const r = await c.request('login', who);
     c.username = r.user.username;
@@ -250,3 +250,39 @@ export const key = (m: Pick<Message, 'conversationId' | 'seq'>) => `${m.conversa
 
 /** Resolves after `ms`, or never rejects: a small quiet period to prove nothing more arrives. */
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** One HTTP request to a test server; the body is parsed as JSON when there is one. */
+export async function httpCall(base: string, method: string, path: string, opts: { token?: string; body?: unknown; headers?: Record<string, string> } = {}) {
+  const headers: Record<string, string> = { ...opts.headers };
+  if (opts.token) headers.authorization = `Bearer ${opts.token}`;
+  if (opts.body !== undefined) headers['content-type'] = 'application/json';
+  const res = await fetch(base + path, { method, headers, body: opts.body === undefined ? undefined : JSON.stringify(opts.body) });
+  const text = await res.text();
+  let body: any;
+  try {
+    body = text ? JSON.parse(text) : undefined;
+  } catch {
+    body = text;
+  }
+  return { status: res.status, headers: res.headers, body };
+}
+
+/** Rows of one SQL query on a test database (SQLite file or PostgreSQL), for checking what was stored. */
+export async function queryDatabase(url: string, query: string): Promise<Record<string, unknown>[]> {
+  if (url.startsWith('sqlite:')) {
+    const { default: Database } = await import('better-sqlite3');
+    const db = new Database(url.slice('sqlite:'.length), { readonly: true });
+    try {
+      return db.prepare(query).all() as Record<string, unknown>[];
+    } finally {
+      db.close();
+    }
+  }
+  const c = new pg.Client({ connectionString: url });
+  await c.connect();
+  try {
+    return (await c.query(query)).rows as Record<string, unknown>[];
+  } finally {
+    await c.end();
+  }
+}

@@ -2,10 +2,11 @@ import { Type } from '@sinclair/typebox';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { AppError, ERROR_CODES, toErrorBody, type ErrorCode } from '../errors.js';
 import {
-  ClientFrames, ConversationId, ConversationResult, ConversationsResult, ErrorBody, GroupTitle, HistoryResult, Limit, LoginParams, LoginResult,
+  ClientFrames, ConversationId, ConversationResult, ConversationsResult, ErrorBody, GroupTitle, HistoryResult, Limit,
   PresenceResult, PROTOCOL_VERSION, SendParams, SendResult, Seq, ServerFrames, SyncResult, SyncToken, Username,
 } from '../protocol/schemas.js';
 import type { Session } from '../service/chat.js';
+import { registerAccountRoutes } from './http-accounts.js';
 import type { Services } from './ws-handlers.js';
 
 declare module 'fastify' {
@@ -15,8 +16,8 @@ declare module 'fastify' {
 }
 
 const errorResponse = Type.Object({ error: ErrorBody });
-const errors = (...codes: number[]) => Object.fromEntries(codes.map((c) => [c, errorResponse]));
-const bearer = [{ bearer: [] as string[] }];
+export const errors = (...codes: number[]) => Object.fromEntries(codes.map((c) => [c, errorResponse]));
+export const bearer = [{ bearer: [] as string[] }];
 
 function sendError(reply: FastifyReply, code: ErrorCode, message: string, retryAfterMs?: number): FastifyReply {
   if (retryAfterMs !== undefined) reply.header('retry-after', Math.ceil(retryAfterMs / 1000));
@@ -47,7 +48,7 @@ export function registerRoutes(app: FastifyInstance, services: Services, isReady
   const authenticate = async (req: FastifyRequest) => {
     const h = req.headers.authorization;
     if (!h || !h.startsWith('Bearer ')) throw new AppError('unauthorized', 'missing "Authorization: Bearer <token>" header');
-    req.session = await service.authenticate(h.slice(7).trim());
+    req.session = await services.accounts.authenticate(h.slice(7).trim(), req.ip);
   };
   const session = (req: FastifyRequest) => req.session as Session;
 
@@ -59,13 +60,7 @@ export function registerRoutes(app: FastifyInstance, services: Services, isReady
     return reply.status(503).send({ status: 'not ready' });
   });
 
-  app.post('/v1/login', {
-    schema: {
-      summary: 'Log in by username (creates the user on first use) or resume a device by token',
-      body: LoginParams,
-      response: { 200: LoginResult, ...errors(400, 401) },
-    },
-  }, async (req) => (await service.login(req.body as { username: string } | { token: string })).result);
+  registerAccountRoutes(app, services, authenticate);
 
   app.post('/v1/messages', {
     preHandler: authenticate,
