@@ -101,15 +101,15 @@ export async function startServer(env: Record<string, string> = {}): Promise<Tes
 }
 
 /** Starts `parley serve` as a child process (for crash tests); resolves when it listens. */
-export async function spawnServer(env: Record<string, string>): Promise<{ child: ChildProcess; port: number; url: string; exited: Promise<number | null> }> {
+export async function spawnServer(env: Record<string, string>): Promise<{ child: ChildProcess; port: number; url: string; exited: Promise<number | null>; output(): string }> {
   const child = spawn(process.execPath, [join(ROOT, 'bin/parley.js'), 'serve'], {
     // info: the port is read from the 'parley listening' log line.
-    env: { ...process.env, HOST: '127.0.0.1', PORT: '0', ...env, LOG_LEVEL: 'info' },
+    env: { ...process.env, HOST: '127.0.0.1', PORT: '0', ...env, LOG_LEVEL: env.LOG_LEVEL ?? 'info' },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  let buf = '';
   const port = await new Promise<number>((resolve, reject) => {
-    let buf = '';
     const timer = setTimeout(() => reject(new Error(`server did not start: ${buf}`)), 15000);
     child.stdout!.on('data', (chunk: Buffer) => {
       buf += chunk.toString();
@@ -123,7 +123,8 @@ export async function spawnServer(env: Record<string, string>): Promise<{ child:
     child.once('exit', (code) => reject(new Error(`server exited with ${code}: ${buf}`)));
   });
   child.stdout!.resume();
-  return { child, port, url: `ws://127.0.0.1:${port}/v1/ws`, exited };
+  // Everything the server wrote (its JSON logs and stderr), for tests that read the logs.
+  return { child, port, url: `ws://127.0.0.1:${port}/v1/ws`, exited, output: () => buf };
 }
 
 export class RequestError extends Error {
@@ -267,13 +268,19 @@ export async function httpCall(base: string, method: string, path: string, opts:
   return { status: res.status, headers: res.headers, body };
 }
 
-/** Rows of one SQL query on a test database (SQLite file or PostgreSQL), for checking what was stored. */
+/** Runs one SQL statement on a test database (SQLite file or PostgreSQL): rows of a query, to check what was stored, or a change that sets up a state (an expired token). */
 export async function queryDatabase(url: string, query: string): Promise<Record<string, unknown>[]> {
   if (url.startsWith('sqlite:')) {
     const { default: Database } = await import('better-sqlite3');
-    const db = new Database(url.slice('sqlite:'.length), { readonly: true });
+    const db = new Database(url.slice('sqlite:'.length));
     try {
-      return db.prepare(query).all() as Record<string, unknown>[];
+      db.pragma('busy_timeout = 5000');
+      const stmt = db.prepare(query);
+      if (!stmt.reader) {
+        stmt.run();
+        return [];
+      }
+      return stmt.all() as Record<string, unknown>[];
     } finally {
       db.close();
     }

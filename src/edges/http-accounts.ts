@@ -48,17 +48,17 @@ export function registerAccountRoutes(app: FastifyInstance, services: Services, 
   });
 
   app.post('/v1/logout', {
-    preHandler: authenticate,
+    onRequest: authenticate,
     schema: { summary: "Log this device out: its token is revoked and its WebSocket connections close with 4001", security: bearer, response: { 200: RevokeResult, ...errors(401) } },
   }, async (req) => accounts.logout(session(req)));
 
   app.get('/v1/devices', {
-    preHandler: authenticate,
+    onRequest: authenticate,
     schema: { summary: 'Your devices that are neither revoked nor expired', security: bearer, response: { 200: DevicesResult, ...errors(401) } },
   }, async (req) => ({ devices: await accounts.devices(session(req)) }));
 
   app.delete('/v1/devices/:id', {
-    preHandler: authenticate,
+    onRequest: authenticate,
     schema: {
       summary: 'Log one of your devices out everywhere (its connections on every node close with 4001)',
       security: bearer,
@@ -68,7 +68,7 @@ export function registerAccountRoutes(app: FastifyInstance, services: Services, 
   }, async (req) => accounts.revokeDevice(session(req), (req.params as { id: string }).id));
 
   app.put('/v1/password', {
-    preHandler: authenticate,
+    onRequest: authenticate,
     schema: {
       summary: 'Set a new password (the current one is required when there is one); your other devices are logged out',
       security: bearer,
