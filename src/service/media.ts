@@ -195,7 +195,8 @@ export class MediaService implements PictureUrls {
     }
     let meta: Metadata;
     try {
-      meta = await sharp(data).metadata();
+      // The header only: no pixel limit yet, so that an oversized picture is told apart from a damaged one below.
+      meta = await sharp(data, { limitInputPixels: false }).metadata();
     } catch {
       throw new AppError('bad_request', 'the picture could not be read: it is damaged or truncated');
     }
