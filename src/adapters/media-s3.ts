@@ -1,7 +1,7 @@
 import {
   DeleteObjectCommand, GetObjectCommand, HeadObjectCommand, PutObjectCommand, S3Client, S3ServiceException,
 } from '@aws-sdk/client-s3';
-import type { Readable } from 'node:stream';
+import { Readable } from 'node:stream';
 import { MEDIA_KEY, type MediaStore } from '../ports/media.js';
 
 export interface S3MediaOptions {
@@ -61,7 +61,13 @@ export class S3MediaStore implements MediaStore {
       const r = await this.s3.send(new GetObjectCommand({
         Bucket: this.bucket, Key: this.key(key), ...(range ? { Range: `bytes=${range.start}-${range.end}` } : {}),
       }));
-      return r.Body as Readable;
+      const body = r.Body as Readable;
+      if (!range) return body;
+      // Some S3-compatible servers serve more than the range asked for (s3rver answers bytes=0-0 with everything): cut it to size.
+      const served = /^bytes (\d+)-(\d+)\//.exec(r.ContentRange ?? '');
+      const from = served ? Number(served[1]) : 0;
+      if (served && from === range.start && Number(served[2]) === range.end) return body;
+      return Readable.from(slice(body, range.start - from, range.end - range.start + 1));
     } catch (err) {
       if (notFound(err)) return undefined;
       throw err;
@@ -74,5 +80,25 @@ export class S3MediaStore implements MediaStore {
 
   async close(): Promise<void> {
     this.s3.destroy();
+  }
+}
+
+/** `length` bytes of `source`, after skipping `skip`. */
+async function* slice(source: Readable, skip: number, length: number): AsyncGenerator<Buffer> {
+  try {
+    for await (const chunk of source) {
+      let b = Buffer.from(chunk as Uint8Array);
+      if (skip >= b.length) {
+        skip -= b.length;
+        continue;
+      }
+      b = b.subarray(skip, skip + length);
+      skip = 0;
+      length -= b.length;
+      if (b.length > 0) yield b;
+      if (length <= 0) return;
+    }
+  } finally {
+    source.destroy();
   }
 }
