@@ -5,13 +5,13 @@
  * uploads that were never sent.
  */
 import assert from 'node:assert/strict';
-import { readdirSync } from 'node:fs';
+import { readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import sharp from 'sharp';
 import { loadConfig } from '../src/config.js';
 import type { Message, Picture } from '../src/protocol/schemas.js';
-import { Client, RequestError, sleep, startServer, type TestServer } from './helpers.js';
+import { Client, RequestError, sleep, startServer, tempDir, type TestServer } from './helpers.js';
 import { cameraJpeg, http, loginHttp, noiseJpeg, pngClaiming, solidPng, SVG, TEXT, upload } from './media-fixtures.js';
 
 let srv: TestServer;
@@ -364,4 +364,54 @@ test('media settings: defaults, and bad values named', () => {
   assert.throws(() => loadConfig({ UPLOAD_RATE: '0' }), /UPLOAD_RATE/);
   const s3 = loadConfig({ MEDIA_STORE: 's3', MEDIA_S3_BUCKET: 'pics', MEDIA_S3_FORCE_PATH_STYLE: 'true', MEDIA_S3_ENDPOINT: 'http://127.0.0.1:9000' });
   assert.equal(s3.mediaS3ForcePathStyle, true);
+});
+
+test('without MEDIA_SECRET a node keeps the key it generated in MEDIA_DIR: its URLs survive a restart', async () => {
+  const dir = tempDir('parley-secret-');
+  try {
+    const first = await startServer({ MEDIA_DIR: dir.dir });
+    let url: string;
+    try {
+      const pat = await Client.login(first.url, { username: 'pat' });
+      const id = (await upload(first.http, pat.token, await solidPng(12, 12))).json.media.id as string;
+      url = (await sendPicture(pat, 'pat', id)).message.picture!.url;
+      pat.close();
+    } finally {
+      await first.close();
+    }
+    assert.equal(statSync(join(dir.dir, 'url-secret')).mode & 0o777, 0o600, 'kept private');
+    // Same directory, fresh database: the signature is accepted (the upload is simply not there).
+    const second = await startServer({ MEDIA_DIR: dir.dir });
+    try {
+      assert.equal((await http(second.http, url)).status, 404);
+    } finally {
+      await second.close();
+    }
+    // Another key: the same URL is a forgery.
+    const third = await startServer();
+    try {
+      assert.equal((await http(third.http, url)).status, 403);
+    } finally {
+      await third.close();
+    }
+  } finally {
+    dir.cleanup();
+  }
+});
+
+test('the OpenAPI document and the frame schemas describe pictures', async () => {
+  const doc = (await http(srv.http, '/openapi.json')).json;
+  assert.ok(doc.paths['/v1/media'].post.requestBody.content['application/octet-stream'], 'upload body');
+  assert.ok(doc.paths['/v1/media'].post.responses['201'], 'upload reply');
+  assert.ok(doc.paths['/v1/media'].post.responses['415'], 'unsupported_media documented');
+  for (const path of ['/v1/media/{id}', '/v1/media/{id}/thumb']) {
+    const get = doc.paths[path].get;
+    assert.deepEqual(get.parameters.map((p: { name: string }) => p.name).sort(), ['expires', 'id', 'sig'], path);
+    assert.ok(get.responses['206'] && get.responses['403'] && get.responses['404'], path);
+  }
+  const sendBody = doc.paths['/v1/messages'].post.requestBody.content['application/json'].schema;
+  assert.ok(JSON.stringify(sendBody).includes('"media"'), 'send takes media');
+  const proto = (await http(srv.http, '/v1/protocol.json')).json;
+  assert.equal(proto.errors.unsupported_media.status, 415);
+  assert.ok(JSON.stringify(proto.clientFrames.send).includes('"media"'));
 });
