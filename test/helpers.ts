@@ -84,7 +84,7 @@ export async function startServer(env: Record<string, string> = {}): Promise<Tes
   const tmp = tempDir();
   const db = await freshDatabase(tmp.dir, 'parley');
   const config: Config = loadConfig({
-    HOST: '127.0.0.1', PORT: '0', LOG_LEVEL: 'warn', DATABASE_URL: db.url, SQLITE_SYNCHRONOUS: 'normal', ...env,
+    HOST: '127.0.0.1', PORT: '0', LOG_LEVEL: 'warn', DATABASE_URL: db.url, SQLITE_SYNCHRONOUS: 'normal', MEDIA_DIR: join(tmp.dir, 'media'), ...env,
   });
   const app = buildApp(config);
   const port = await app.listen();
