@@ -34,7 +34,8 @@ function prepareStatements(db: Database.Database) {
                          ON CONFLICT (user_id, conv_id) DO UPDATE SET left_seq = NULL, role = excluded.role`),
     conversation: p('SELECT id, kind, title, last_seq FROM conversations WHERE id = ?'),
     convSeq: p('SELECT last_seq FROM conversations WHERE id = ?').pluck(),
-    setConvSeq: p('UPDATE conversations SET last_seq = ?, updated_at = ? WHERE id = ?'),
+    // One statement takes the next seq under the write lock.
+    nextSeq: p('UPDATE conversations SET last_seq = last_seq + 1, updated_at = ? WHERE id = ? RETURNING last_seq').pluck(),
     setTitle: p('UPDATE conversations SET title = ? WHERE id = ?'),
 
     activeMemberIds: p('SELECT user_id FROM memberships WHERE conv_id = ? AND left_seq IS NULL').pluck(),
@@ -241,9 +242,13 @@ export class SqliteStore implements Store {
     }
     const convId = this.targetConversation(item.senderId, item.target, item.sentAt);
     if (convId === undefined) return { ok: false, code: 'not_found', message: 'no such conversation' };
+    // A direct conversation's members never change: they are the two users, in the order the query would give.
+    const members = item.target.kind === 'user'
+      ? (item.target.userId === item.senderId ? [item.senderId] : [Math.min(item.senderId, item.target.userId), Math.max(item.senderId, item.target.userId)])
+      : undefined;
     const { message, recipients } = picture
-      ? this.appendMessage(convId, item.senderId, item.clientId, 'picture', item.text, picture, item.sentAt, positions)
-      : this.appendMessage(convId, item.senderId, item.clientId, 'text', item.text, undefined, item.sentAt, positions);
+      ? this.appendMessage(convId, item.senderId, item.clientId, 'picture', item.text, picture, item.sentAt, positions, [], members)
+      : this.appendMessage(convId, item.senderId, item.clientId, 'text', item.text, undefined, item.sentAt, positions, [], members);
     if (picture) this.s.markMediaSent.run(item.sentAt, picture.id);
     return { ok: true, kind: 'send', duplicate: false, message, recipients };
   }
@@ -261,13 +266,12 @@ export class SqliteStore implements Store {
    */
   private appendMessage(
     convId: number, senderId: number, clientId: string, kind: StoredMessage['kind'], text: string, attachment: SystemEvent | StoredPicture | undefined,
-    now: number, positions: PositionCounter, extra: number[] = [],
+    now: number, positions: PositionCounter, extra: number[] = [], known?: number[],
   ): { message: StoredMessage; recipients: Recipient[] } {
     const s = this.s;
-    const seq = (s.convSeq.get(convId) as number) + 1;
-    s.setConvSeq.run(seq, now, convId);
+    const seq = s.nextSeq.get(now, convId) as number;
     const r = s.insertMessage.run(convId, seq, senderId, clientId, kind, text, attachment ? JSON.stringify(attachment) : null, now);
-    const members = s.activeMemberIds.all(convId) as number[];
+    const members = known ?? (s.activeMemberIds.all(convId) as number[]);
     const recipients: Recipient[] = [];
     for (const userId of extra.length ? [...new Set([...members, ...extra])] : members) {
       const pos = positions.take(userId);
