@@ -286,18 +286,7 @@ export class ParleyClient extends Emitter<ClientEvents> {
   /** Stops: closes the socket, cancels timers. The outbox stays in storage for the next start(). */
   close(): void {
     this.setState('idle');
-    clearTimeout(this.reconnectTimer);
-    clearTimeout(this.deliveredTimer);
-    clearInterval(this.typingTimer);
-    this.typingTimer = undefined;
-    this.stopHeartbeat();
-    const ws = this.ws;
-    this.ws = undefined;
-    if (ws) {
-      this.detach(ws);
-      ws.close(1000, 'client closed');
-    }
-    this.failPending(new ParleyError('closed', 'client closed'));
+    this.shutDown('client closed', new ParleyError('closed', 'client closed'));
   }
 
   /**
@@ -534,18 +523,7 @@ export class ParleyClient extends Emitter<ClientEvents> {
     if ('username' in this.auth) this.auth = { username: this.auth.username };
     for (const w of this.waiters.values()) w.reject(error);
     this.waiters.clear();
-    clearTimeout(this.reconnectTimer);
-    clearTimeout(this.deliveredTimer);
-    clearInterval(this.typingTimer);
-    this.typingTimer = undefined;
-    this.stopHeartbeat();
-    const ws = this.ws;
-    this.ws = undefined;
-    if (ws) {
-      this.detach(ws);
-      ws.close(1000, 'logged out');
-    }
-    this.failPending(error);
+    this.shutDown('logged out', error);
     this.setState('loggedOut');
     this.emit('loggedOut', error);
   }
@@ -564,6 +542,22 @@ export class ParleyClient extends Emitter<ClientEvents> {
   private detach(ws: WebSocketLike): void {
     ws.onopen = ws.onmessage = ws.onclose = null;
     ws.onerror = () => {};
+  }
+
+  /** Cancels every timer, closes the socket and fails the requests in flight. */
+  private shutDown(reason: string, error: ParleyError): void {
+    clearTimeout(this.reconnectTimer);
+    clearTimeout(this.deliveredTimer);
+    clearInterval(this.typingTimer);
+    this.typingTimer = undefined;
+    this.stopHeartbeat();
+    const ws = this.ws;
+    this.ws = undefined;
+    if (ws) {
+      this.detach(ws);
+      ws.close(1000, reason);
+    }
+    this.failPending(error);
   }
 
   private afterDisconnect(floorMs: number, why: string): void {

@@ -79,3 +79,37 @@ export class AccountQueries {
     return rows.map((r) => Number(r.id));
   }
 }
+
+/** The account part of the Store port, for adapters whose account queries are an AccountQueries. */
+export abstract class AccountStore {
+  /** Set by the adapter once its database is open. */
+  protected accounts!: AccountQueries;
+
+  createUser(username: string, passwordHash: string, now: number): Promise<StoredUser | undefined> {
+    return this.accounts.createUser(username, passwordHash, now);
+  }
+  account(username: string): Promise<StoredAccount | undefined> {
+    return this.accounts.account(username);
+  }
+  passwordHash(userId: number): Promise<string | null> {
+    return this.accounts.passwordHash(userId);
+  }
+  setPasswordHash(userId: number, hash: string): Promise<void> {
+    return this.accounts.setPasswordHash(userId, hash);
+  }
+  createDevice(userId: number, tokenHash: string, now: number, expiresAt: number, name?: string): Promise<StoredDevice> {
+    return this.accounts.createDevice(userId, tokenHash, now, expiresAt, name);
+  }
+  findDevice(tokenHash: string, now: number) {
+    return this.accounts.findDevice(tokenHash, now);
+  }
+  touchDevice(deviceId: number, now: number, expiresAt: number): Promise<void> {
+    return this.accounts.touchDevice(deviceId, now, expiresAt);
+  }
+  devices(userId: number, now: number): Promise<StoredDeviceInfo[]> {
+    return this.accounts.devices(userId, now);
+  }
+  revokeDevices(userId: number, ids: number[] | { allBut: number }, now: number): Promise<number[]> {
+    return this.accounts.revoke(userId, ids, now);
+  }
+}

@@ -1,6 +1,6 @@
 import { Kysely, PostgresDialect, sql, type Transaction } from 'kysely';
 import pg from 'pg';
-import { AccountQueries } from './accounts.js';
+import { AccountQueries, AccountStore } from './accounts.js';
 import { migrateToLatest } from './migrations.js';
 import type {
   GroupChange, GroupOutcome, Recipient, Store, StoredAccount, StoredConversation, StoredDevice, StoredDeviceInfo, StoredMedia, StoredMessage, StoredPicture, StoredUser,
@@ -43,12 +43,12 @@ interface MembershipChange {
  * The fixed lock order keeps concurrent batches on several nodes free of
  * deadlocks.
  */
-export class PostgresStore implements Store {
+export class PostgresStore extends AccountStore implements Store {
   private readonly db: Db;
-  private readonly accounts: AccountQueries;
   private readonly names = new Map<number, string>();
 
   constructor(url: string, opts: { poolSize?: number } = {}) {
+    super();
     const pool = new pg.Pool({ connectionString: url, max: opts.poolSize ?? 10, types });
     // An idle client that loses its server (a restart) must not crash the process.
     pool.on('error', () => {});
@@ -87,33 +87,6 @@ export class PostgresStore implements Store {
     return row && { id: row.id, username: row.username };
   }
 
-  createUser(username: string, passwordHash: string, now: number): Promise<StoredUser | undefined> {
-    return this.accounts.createUser(username, passwordHash, now);
-  }
-  account(username: string): Promise<StoredAccount | undefined> {
-    return this.accounts.account(username);
-  }
-  passwordHash(userId: number): Promise<string | null> {
-    return this.accounts.passwordHash(userId);
-  }
-  setPasswordHash(userId: number, hash: string): Promise<void> {
-    return this.accounts.setPasswordHash(userId, hash);
-  }
-  createDevice(userId: number, tokenHash: string, now: number, expiresAt: number, name?: string): Promise<StoredDevice> {
-    return this.accounts.createDevice(userId, tokenHash, now, expiresAt, name);
-  }
-  findDevice(tokenHash: string, now: number) {
-    return this.accounts.findDevice(tokenHash, now);
-  }
-  touchDevice(deviceId: number, now: number, expiresAt: number): Promise<void> {
-    return this.accounts.touchDevice(deviceId, now, expiresAt);
-  }
-  devices(userId: number, now: number): Promise<StoredDeviceInfo[]> {
-    return this.accounts.devices(userId, now);
-  }
-  revokeDevices(userId: number, ids: number[] | { allBut: number }, now: number): Promise<number[]> {
-    return this.accounts.revoke(userId, ids, now);
-  }
 
   async setLastActive(userId: number, at: number): Promise<void> {
     await sql`UPDATE users SET last_active_at = ${at} WHERE id = ${userId}`.execute(this.db);

@@ -2,7 +2,7 @@ import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import { Kysely, SqliteDialect } from 'kysely';
-import { AccountQueries } from './accounts.js';
+import { AccountQueries, AccountStore } from './accounts.js';
 import { migrateToLatest } from './migrations.js';
 import { systemText } from './system-text.js';
 import { planGroupChange } from './group-change.js';
@@ -101,17 +101,17 @@ class PositionCounter {
  * its first statement, which plays the role of the row locks of the Store
  * contract (several processes may share the file).
  */
-export class SqliteStore implements Store {
+export class SqliteStore extends AccountStore implements Store {
   private readonly db: Database.Database;
   private readonly names = new Map<number, string>();
   private readonly directIds = new Map<string, number>();
   /** Direct conversations created by the transaction in progress: cached only once it commits. */
   private createdDirect = new Map<string, number>();
   private s!: Statements;
-  private accounts!: AccountQueries;
   private checkpointer: Worker | undefined;
 
   constructor(path: string, opts: { synchronous?: 'full' | 'normal' } = {}) {
+    super();
     if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
     this.db = new Database(path);
     this.db.pragma('journal_mode = WAL');
@@ -166,33 +166,6 @@ export class SqliteStore implements Store {
     return row && { id: row.id, username: row.username };
   }
 
-  createUser(username: string, passwordHash: string, now: number): Promise<StoredUser | undefined> {
-    return this.accounts.createUser(username, passwordHash, now);
-  }
-  account(username: string): Promise<StoredAccount | undefined> {
-    return this.accounts.account(username);
-  }
-  passwordHash(userId: number): Promise<string | null> {
-    return this.accounts.passwordHash(userId);
-  }
-  setPasswordHash(userId: number, hash: string): Promise<void> {
-    return this.accounts.setPasswordHash(userId, hash);
-  }
-  createDevice(userId: number, tokenHash: string, now: number, expiresAt: number, name?: string): Promise<StoredDevice> {
-    return this.accounts.createDevice(userId, tokenHash, now, expiresAt, name);
-  }
-  findDevice(tokenHash: string, now: number) {
-    return this.accounts.findDevice(tokenHash, now);
-  }
-  touchDevice(deviceId: number, now: number, expiresAt: number): Promise<void> {
-    return this.accounts.touchDevice(deviceId, now, expiresAt);
-  }
-  devices(userId: number, now: number): Promise<StoredDeviceInfo[]> {
-    return this.accounts.devices(userId, now);
-  }
-  revokeDevices(userId: number, ids: number[] | { allBut: number }, now: number): Promise<number[]> {
-    return this.accounts.revoke(userId, ids, now);
-  }
 
   async setLastActive(userId: number, at: number): Promise<void> {
     this.s.setLastActive.run(at, userId);
