@@ -83,12 +83,15 @@ export class ParleyError extends Error {
   }
 }
 
-interface OutboxItem {
+/** A send waiting in the outbox for its acknowledgement (see pendingSends). */
+export interface PendingSend {
   clientId: string;
   target: SendTarget;
   text: string;
+  /** When send() was called, ms since the epoch. */
   createdAt: number;
 }
+type OutboxItem = PendingSend;
 
 /** The live events that carry the user's position: applied exactly once, in position order. */
 type PushFrame =
@@ -197,6 +200,15 @@ export class ParleyClient extends Emitter<ClientEvents> {
   /** Sends waiting for their acknowledgement (persisted in storage). */
   get outboxSize(): number {
     return this.outbox.length;
+  }
+
+  /**
+   * The sends waiting for their acknowledgement, oldest first, including
+   * those restored from storage: a UI shows them as "sending" until the
+   * `message` event (acknowledged) or `sendFailed` (refused for good).
+   */
+  pendingSends(): PendingSend[] {
+    return this.outbox.map((o) => ({ ...o }));
   }
 
   /** Conversations known locally, most recently active first. */
