@@ -14,6 +14,7 @@ import { SqliteStore } from './adapters/store-sqlite.js';
 import { PostgresStore } from './adapters/store-postgres.js';
 import { ConfigError, type Config } from './config.js';
 import { installErrorHandling, registerRoutes } from './edges/http.js';
+import { registerWebApp } from './edges/web.js';
 import { CloseCode } from './edges/ws-connection.js';
 import { Gateway, WS_PATH } from './edges/ws-gateway.js';
 import { createLogger } from './log.js';
@@ -103,6 +104,7 @@ export function buildApp(config: Config, deps: { store?: Store; bus?: Bus; prese
         return false;
       }
     });
+    registerWebApp(scope);
   });
   const gateway = new Gateway(http.server, services, hub, config, log);
   const metrics = createMetrics({

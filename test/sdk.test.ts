@@ -38,6 +38,8 @@ test('send, receive live, own messages once, conversation model', async () => {
   await Promise.all([a.client.start(), b.client.start()]);
   const m = await a.client.send({ to: 'ben' }, 'hello ben');
   assert.equal(m.seq, 1);
+  assert.deepEqual([a.client.conversation(m.conversationId)?.title, a.client.conversation(m.conversationId)?.members], ['ben', ['ben', 'amy']],
+    "the sender's new direct conversation is titled with the peer before its full state arrives");
   await until(() => b.received.length === 1, 5000, 'ben receives');
   assert.equal(b.received[0]!.text, 'hello ben');
   assert.deepEqual(a.received.map((x) => x.id), [m.id], 'own message appears once, as acknowledged');

@@ -647,6 +647,7 @@ export class ParleyClient extends Emitter<ClientEvents> {
   private acked(item: OutboxItem, r: SendResult): void {
     this.inFlight.delete(item.clientId);
     this.removeFromOutbox(item.clientId);
+    if ('to' in item.target) this.model.expectDirect(r.message.conversationId, item.target.to);
     // Our own message is a change at our position like any push.
     if (r.pos !== undefined && r.token !== undefined) this.onPush({ type: 'message', pos: r.pos, token: r.token, message: r.message });
     this.waiters.get(item.clientId)?.resolve(r.message);
