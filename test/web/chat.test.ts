@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import type { Browser } from 'playwright-core';
-import { startServer, type TestServer } from '../helpers.js';
+import { Client, startServer, type TestServer } from '../helpers.js';
 import { bubbles, eventually, hasChromium, launch, listItem, logIn, person, say, startChat } from './browser.js';
 
 let srv: TestServer;
@@ -13,7 +13,7 @@ let browser: Browser;
 
 before(async () => {
   if (!hasChromium) return;
-  srv = await startServer({ TYPING_TTL_MS: '3000' });
+  srv = await startServer({ TYPING_TTL_MS: '3000', SEND_BURST: '1000' });
   browser = await launch();
 });
 after(async () => {
@@ -84,4 +84,40 @@ test('alice and bob chat: live delivery, unread badge, sent / delivered / seen m
   assert.equal(await alice.page.getByLabel('Username').count(), 0, 'still logged in after reload');
 
   for (const p of [alice, bob, carol]) await p.context.close();
+});
+
+test('history loads backwards as you scroll up, each message once, keeping your place', { skip: !hasChromium, timeout: 90_000 }, async () => {
+  const ida = await person(browser, srv.http);
+  await logIn(ida, 'ida');
+  const hal = await Client.login(srv.url, { username: 'hal' });
+  for (let i = 1; i <= 150; i++) await hal.send('ida', `message number ${i}`);
+  hal.close();
+
+  const item = listItem(ida, 'hal');
+  await item.getByTestId('unread').filter({ hasText: /^99\+$/ }).waitFor();
+  // They all arrived live; after a reload the app knows only the home screen, and loads history as needed.
+  await ida.page.reload();
+  await item.getByTestId('unread').filter({ hasText: /^99\+$/ }).waitFor();
+  await item.getByRole('link').click();
+  await bubbles(ida, 'message number 150').waitFor();
+  const seqs = () => ida.page.locator('.timeline li.msg').evaluateAll((els) => els.map((e) => Number(e.getAttribute('data-seq'))));
+  assert.ok((await seqs()).length < 150, 'only the newest pages are loaded at first');
+  assert.equal(await bubbles(ida, 'message number 1').count(), 0);
+
+  const timeline = ida.page.getByRole('log', { name: 'Messages' });
+  const before = (await seqs())[0]!;
+  await timeline.evaluate((el) => { el.scrollTop = 0; });
+  const more = await eventually(seqs, (s) => s[0]! < before, 'an older page after scrolling up');
+  const top = await timeline.evaluate((el) => el.scrollTop);
+  assert.ok(top > 0, `the reading position is kept when older messages come in (scrollTop ${top})`);
+  assert.ok(more.length > 0);
+  for (let i = 0; i < 10 && (await ida.page.getByText('Beginning of the conversation').count()) === 0; i++) {
+    await timeline.evaluate((el) => { el.scrollTop = 0; });
+    await new Promise((r) => setTimeout(r, 300));
+  }
+  await ida.page.getByText('Beginning of the conversation').waitFor();
+  assert.equal(await ida.page.getByTestId('new-messages').count(), 1, 'the divider sits where the unread messages begin');
+  assert.equal(await ida.page.locator('li[data-testid="new-messages"] + li.msg[data-seq="1"]').count(), 1, 'right before the first one');
+  assert.deepEqual(await seqs(), Array.from({ length: 150 }, (_, i) => i + 1), 'every message once, in order');
+  await ida.context.close();
 });

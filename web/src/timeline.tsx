@@ -91,7 +91,9 @@ export function Timeline(props: Props) {
     if (el.scrollTop < NEAR) loadOlder();
   };
 
-  const firstUnread = unreadFrom === undefined ? undefined : messages.find((m) => m.seq > unreadFrom && !mine(m) && m.kind !== 'system')?.seq;
+  // The divider goes where the unread messages start, once that spot is loaded (not above a partial page).
+  const boundary = unreadFrom === undefined ? -1 : messages.findIndex((m) => m.seq > unreadFrom && !mine(m) && m.kind !== 'system');
+  const firstUnread = boundary > 0 || (boundary === 0 && complete) ? messages[boundary]!.seq : undefined;
 
   const items: JSX.Element[] = [];
   let prev: Message | undefined;
