@@ -41,6 +41,7 @@ test('alice and bob chat: live delivery, unread badge, sent / delivered / seen m
   await item.getByTestId('unread').filter({ hasText: /^1$/ }).waitFor();
   assert.match(await item.locator('.preview').innerText(), /Hi Bob, lunch today\?/);
   assert.equal(await bob.page.getByLabel('Username').count(), 0, 'no login form after coming back');
+  await eventually(() => bob.page.title(), (t) => t === '(1) Parley', 'the unread count in the tab title');
 
   // His device got it: alice sees "Delivered", and bob online.
   await first.locator('.mark', { hasText: 'Delivered' }).waitFor();

@@ -79,12 +79,28 @@ export function Chat(props: { client: ParleyClient; username: string; onLogout()
     if (existing) go({ kind: 'conversation', id: existing.id }, true);
   }, [existing?.id]);
 
+  const unread = client.conversations().reduce((n, c) => n + c.unread, 0);
+  useEffect(() => {
+    document.title = unread > 0 ? `(${unread}) Parley` : 'Parley';
+  }, [unread]);
+
   const open = route.kind === 'conversation' ? client.conversation(route.id) : existing;
   const showing = route.kind !== 'home';
 
   return (
     <div class={`chat ${showing ? 'show-conversation' : 'show-home'}`} data-connection={client.state}>
-      <a class="skip" href="#composer-input">Skip to message box</a>
+      {showing && (
+        <a
+          class="skip"
+          href="#composer-input"
+          onClick={(e) => {
+            e.preventDefault();
+            document.getElementById('composer-input')?.focus();
+          }}
+        >
+          Skip to message box
+        </a>
+      )}
       <ConnectionBanner client={client} everOnline={everOnline} />
       <aside class="sidebar" aria-label="Conversations">
         <Home
