@@ -4,6 +4,7 @@
  * as they like.
  */
 import type { AddressInfo } from 'node:net';
+import cors from '@fastify/cors';
 import swagger from '@fastify/swagger';
 import { fastify, LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
@@ -14,6 +15,8 @@ import { SqliteStore } from './adapters/store-sqlite.js';
 import { PostgresStore } from './adapters/store-postgres.js';
 import { ConfigError, type Config } from './config.js';
 import { installErrorHandling, registerRoutes } from './edges/http.js';
+import { originAllowed } from './edges/origin.js';
+import { AccountService } from './service/accounts.js';
 import { registerWebApp } from './edges/web.js';
 import { CloseCode } from './edges/ws-connection.js';
 import { Gateway, WS_PATH } from './edges/ws-gateway.js';
@@ -70,6 +73,7 @@ export function buildApp(config: Config, deps: { store?: Store; bus?: Bus; prese
   const presence = deps.presence
     ?? (config.redisUrl ? new RedisPresence(config.redisUrl, config.nodeId, config.presenceTtlMs, Math.max(1000, Math.floor(config.presenceTtlMs / 3))) : new MemoryPresence());
   const services: Services = {
+    accounts: new AccountService(guarded, hub, config),
     chat: service,
     presence: new PresenceService(presence, guarded, hub, config, log),
     typing: new TypingService(guarded, hub, config),
@@ -80,6 +84,8 @@ export function buildApp(config: Config, deps: { store?: Store; bus?: Bus; prese
     loggerInstance: log as FastifyBaseLogger,
     logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: config.maxFrameBytes,
+    // One hop: the address the load balancer appended to X-Forwarded-For, not what the client claimed.
+    trustProxy: config.trustProxy ? (_addr: string, hop: number) => hop === 0 : false,
     ajv: { customOptions: { removeAdditional: false, coerceTypes: true } },
   });
   void http.register(swagger, {
@@ -94,6 +100,12 @@ export function buildApp(config: Config, deps: { store?: Store; bus?: Bus; prese
     },
   });
   installErrorHandling(http);
+  // CORS with the same origin policy as WebSocket upgrades. A refused origin gets no CORS headers, so the browser withholds the response.
+  void http.register(cors, {
+    delegator: (req, cb) => cb(null, { origin: originAllowed(req.headers.origin, req.headers.host, config), credentials: false, maxAge: 600 }),
+    methods: ['GET', 'POST', 'PUT', 'DELETE'],
+    allowedHeaders: ['authorization', 'content-type'],
+  });
   void http.register(async (scope) => {
     registerRoutes(scope, services, async () => {
       if (!ready || !bus.healthy()) return false;

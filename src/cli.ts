@@ -13,7 +13,8 @@ Commands:
   serve     run the server (WebSocket at /v1/ws, HTTP API under /v1)
   migrate   bring the database schema up to date and exit
   cluster   local cluster: N nodes on PostgreSQL and Redis behind HAProxy (--nodes 3 --port 8080); Ctrl-C stops it
-  chat      terminal chat client: parley chat --user NAME [--url ws://host:port/v1/ws] [--state FILE]
+  chat      terminal chat client: parley chat --user NAME [--url ws://host:port/v1/ws] [--state FILE] [--register]
+            (PARLEY_PASSWORD=... when the server or the account needs a password)
   bench     drive a server with load and print latency and throughput (parley bench --help)
   help      this text
 

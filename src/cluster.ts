@@ -41,6 +41,8 @@ defaults
   timeout http-request 10s
 frontend parley
   bind 127.0.0.1:${port}
+  # The nodes run with TRUST_PROXY=true and read the client address from here.
+  option forwardfor
   default_backend nodes
 backend nodes
   balance leastconn
@@ -92,7 +94,7 @@ function waitForLine(child: ChildProcess, re: RegExp, ms: number): Promise<RegEx
 export async function startNode(i: number, port: number, o: ClusterOptions, extraEnv: Record<string, string> = {}): Promise<ChildProcess> {
   const child = spawn(process.execPath, [BIN, 'serve'], {
     env: {
-      ...process.env, ...o.env, HOST: '127.0.0.1', PORT: String(port), DATABASE_URL: o.databaseUrl, REDIS_URL: o.redisUrl,
+      ...process.env, ...o.env, HOST: '127.0.0.1', PORT: String(port), DATABASE_URL: o.databaseUrl, REDIS_URL: o.redisUrl, TRUST_PROXY: 'true',
       NODE_ID: `node${i + 1}-${port}-${Date.now().toString(36)}`, LOG_LEVEL: 'info', ...extraEnv,
     },
     stdio: ['ignore', 'pipe', 'pipe'],

@@ -32,6 +32,17 @@ export interface Config {
   readonly presenceThrottleMs: number;
   readonly drainWindowMs: number;
   readonly drainGraceMs: number;
+  /** open: log in by username (a password only for accounts that set one); password: every account has a password. */
+  readonly authMode: 'open' | 'password';
+  readonly tokenTtlMs: number;
+  /** Origins allowed for WebSocket upgrades and CORS, besides the server's own; ['*'] allows all. */
+  readonly allowedOrigins: readonly string[];
+  /** Take the client address from X-Forwarded-For (set by the load balancer); only when every request comes through it. */
+  readonly trustProxy: boolean;
+  readonly maxConnectionsPerAddress: number;
+  readonly loginFailuresPerMin: number;
+  readonly loginFailureBurst: number;
+  readonly registrationsPerMin: number;
 }
 
 interface Setting<K extends keyof Config> {
@@ -52,6 +63,24 @@ function int(min: number, max: number) {
 }
 function oneOf<T extends string>(...values: T[]) {
   return (raw: string): T | undefined => (values as string[]).includes(raw) ? (raw as T) : undefined;
+}
+const bool = (raw: string): boolean | undefined => (/^(true|1|yes)$/i.test(raw) ? true : /^(false|0|no)$/i.test(raw) ? false : undefined);
+/** Origins are compared as the browser sends them: scheme://host[:port], no path. */
+function origins(raw: string): string[] | undefined {
+  const list = raw.split(',').map((o) => o.trim()).filter(Boolean);
+  if (list.length === 1 && list[0] === '*') return ['*'];
+  const out: string[] = [];
+  for (const o of list) {
+    let u: URL;
+    try {
+      u = new URL(o);
+    } catch {
+      return undefined;
+    }
+    if ((u.protocol !== 'http:' && u.protocol !== 'https:') || u.origin !== o.replace(/\/$/, '')) return undefined;
+    out.push(u.origin);
+  }
+  return out.length ? out : undefined;
 }
 const nonEmpty = (raw: string): string | undefined => (raw.trim() === '' ? undefined : raw.trim());
 
@@ -80,6 +109,14 @@ const SETTINGS: Setting<keyof Config>[] = [
   { key: 'presenceThrottleMs', env: 'PRESENCE_THROTTLE_MS', def: 2000, help: 'at most one presence change per user is pushed in this window (the latest wins)', parse: int(0, 600000), expect: 'an integer from 0 to 600000' },
   { key: 'drainWindowMs', env: 'DRAIN_WINDOW_MS', def: 10000, help: 'on SIGTERM, connections are closed (1012) at random moments within this window', parse: int(0, 3600000), expect: 'an integer from 0 to 3600000' },
   { key: 'drainGraceMs', env: 'DRAIN_GRACE_MS', def: 5000, help: 'after the window, time for in-flight writes before the process exits anyway', parse: int(100, 600000), expect: 'an integer from 100 to 600000' },
+  { key: 'authMode', env: 'AUTH_MODE', def: 'open', help: 'open: log in with a username alone (accounts with a password need it); password: register and log in with a password (recommended for production)', parse: oneOf('open', 'password'), expect: 'open or password' },
+  { key: 'tokenTtlMs', env: 'TOKEN_TTL_MS', def: 30 * 24 * 3600 * 1000, help: 'a session token expires this long after it was last used to log in', parse: int(1000, 10 * 365 * 24 * 3600 * 1000), expect: 'an integer from 1000 to 315360000000' },
+  { key: 'allowedOrigins', env: 'ALLOWED_ORIGINS', def: [], help: 'comma-separated browser origins (https://chat.example.com) allowed to open WebSockets and call the API, besides the server\'s own; * allows any', parse: origins, expect: 'a comma-separated list of origins such as https://chat.example.com, or *' },
+  { key: 'trustProxy', env: 'TRUST_PROXY', def: false, help: 'take the client address from X-Forwarded-For: set only when every request comes through your load balancer', parse: bool, expect: 'true or false' },
+  { key: 'maxConnectionsPerAddress', env: 'MAX_CONNECTIONS_PER_ADDRESS', def: 1000, help: 'open WebSocket connections per client IP address on one node', parse: int(1, 1000000), expect: 'an integer from 1 to 1000000' },
+  { key: 'loginFailuresPerMin', env: 'LOGIN_FAILURES_PER_MIN', def: 10, help: 'failed log-ins allowed per minute, per username and per address (after the burst)', parse: int(1, 1000000), expect: 'an integer from 1 to 1000000' },
+  { key: 'loginFailureBurst', env: 'LOGIN_FAILURE_BURST', def: 10, help: 'failed log-ins allowed at once per username and per address', parse: int(1, 1000000), expect: 'an integer from 1 to 1000000' },
+  { key: 'registrationsPerMin', env: 'REGISTRATIONS_PER_MIN', def: 30, help: 'accounts one address may register per minute (burst the same)', parse: int(1, 1000000), expect: 'an integer from 1 to 1000000' },
 ] as never;
 
 export class ConfigError extends Error {

@@ -9,6 +9,13 @@ export function createLogger(config: Pick<Config, 'logLevel' | 'nodeId'>): Logge
   return pino({
     level: config.logLevel,
     base: { node: config.nodeId },
-    redact: { paths: ['req.headers.authorization', '*.token', '*.password', '*.text'], censor: '[redacted]' },
+    redact: {
+      paths: [
+        'req.headers.authorization', 'req.headers.cookie', 'headers.authorization',
+        'token', 'password', 'oldPassword', 'newPassword', 'text',
+        '*.token', '*.password', '*.oldPassword', '*.newPassword', '*.text', '*.*.token', '*.*.password', '*.*.text',
+      ],
+      censor: '[redacted]',
+    },
   });
 }

@@ -25,16 +25,18 @@ export async function runChat(argv: string[]): Promise<void> {
       user: { type: 'string', short: 'u' },
       url: { type: 'string', default: process.env.PARLEY_URL ?? 'ws://127.0.0.1:8080/v1/ws' },
       state: { type: 'string' },
+      register: { type: 'boolean', default: false },
     },
   });
   if (!values.user) {
-    process.stderr.write('usage: parley chat --user NAME [--url ws://host:port/v1/ws] [--state FILE]\n');
+    process.stderr.write('usage: parley chat --user NAME [--url ws://host:port/v1/ws] [--state FILE] [--register]\n'
+      + '  the password, where one is needed, comes from PARLEY_PASSWORD (never a flag: flags show in ps)\n');
     process.exitCode = 2;
     return;
   }
   const client = new ParleyClient({
     url: values.url!,
-    auth: { username: values.user },
+    auth: { username: values.user, password: process.env.PARLEY_PASSWORD || undefined, register: values.register, deviceName: 'terminal' },
     WebSocket: WebSocket as unknown as WebSocketConstructor,
     ...(values.state ? { storage: new FileStorage(values.state) } : {}),
   });
@@ -56,6 +58,10 @@ class ChatScreen {
     c.on('login', (r) => this.print(`logged in as ${r.user.username} (device ${r.deviceId}). /help for commands.`));
     c.on('message', (m, conv) => this.onMessage(m, conv));
     c.on('sendFailed', (_id, err) => this.print(`! not sent: ${err.message}`));
+    c.on('loggedOut', (err) => {
+      this.print(`! logged out: ${err.message}`);
+      this.rl.close();
+    });
     this.rl.on('line', (line) => void this.onLine(line.trim()));
     void c.start();
     this.rl.prompt();

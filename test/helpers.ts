@@ -101,15 +101,15 @@ export async function startServer(env: Record<string, string> = {}): Promise<Tes
 }
 
 /** Starts `parley serve` as a child process (for crash tests); resolves when it listens. */
-export async function spawnServer(env: Record<string, string>): Promise<{ child: ChildProcess; port: number; url: string; exited: Promise<number | null> }> {
+export async function spawnServer(env: Record<string, string>): Promise<{ child: ChildProcess; port: number; url: string; exited: Promise<number | null>; output(): string }> {
   const child = spawn(process.execPath, [join(ROOT, 'bin/parley.js'), 'serve'], {
     // info: the port is read from the 'parley listening' log line.
-    env: { ...process.env, HOST: '127.0.0.1', PORT: '0', ...env, LOG_LEVEL: 'info' },
+    env: { ...process.env, HOST: '127.0.0.1', PORT: '0', ...env, LOG_LEVEL: env.LOG_LEVEL ?? 'info' },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  let buf = '';
   const port = await new Promise<number>((resolve, reject) => {
-    let buf = '';
     const timer = setTimeout(() => reject(new Error(`server did not start: ${buf}`)), 15000);
     child.stdout!.on('data', (chunk: Buffer) => {
       buf += chunk.toString();
@@ -123,7 +123,8 @@ export async function spawnServer(env: Record<string, string>): Promise<{ child:
     child.once('exit', (code) => reject(new Error(`server exited with ${code}: ${buf}`)));
   });
   child.stdout!.resume();
-  return { child, port, url: `ws://127.0.0.1:${port}/v1/ws`, exited };
+  // Everything the server wrote (its JSON logs and stderr), for tests that read the logs.
+  return { child, port, url: `ws://127.0.0.1:${port}/v1/ws`, exited, output: () => buf };
 }
 
 export class RequestError extends Error {
@@ -167,7 +168,7 @@ export class Client {
   }
 
   /** Connects and logs in by username (or resumes with a session token). */
-  static async login(url: string, who: { username: string } | { token: string }): Promise<Client> {
+  static async login(url: string, who: { username: string; password?: string } | { token: string }): Promise<Client> {
     const c = await Client.connect(url);
     const r = await c.request('login', who);
     c.username = r.user.username;
@@ -250,3 +251,45 @@ export const key = (m: Pick<Message, 'conversationId' | 'seq'>) => `${m.conversa
 
 /** Resolves after `ms`, or never rejects: a small quiet period to prove nothing more arrives. */
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** One HTTP request to a test server; the body is parsed as JSON when there is one. */
+export async function httpCall(base: string, method: string, path: string, opts: { token?: string; body?: unknown; headers?: Record<string, string> } = {}) {
+  const headers: Record<string, string> = { ...opts.headers };
+  if (opts.token) headers.authorization = `Bearer ${opts.token}`;
+  if (opts.body !== undefined) headers['content-type'] = 'application/json';
+  const res = await fetch(base + path, { method, headers, body: opts.body === undefined ? undefined : JSON.stringify(opts.body) });
+  const text = await res.text();
+  let body: any;
+  try {
+    body = text ? JSON.parse(text) : undefined;
+  } catch {
+    body = text;
+  }
+  return { status: res.status, headers: res.headers, body };
+}
+
+/** Runs one SQL statement on a test database (SQLite file or PostgreSQL): rows of a query, to check what was stored, or a change that sets up a state (an expired token). */
+export async function queryDatabase(url: string, query: string): Promise<Record<string, unknown>[]> {
+  if (url.startsWith('sqlite:')) {
+    const { default: Database } = await import('better-sqlite3');
+    const db = new Database(url.slice('sqlite:'.length));
+    try {
+      db.pragma('busy_timeout = 5000');
+      const stmt = db.prepare(query);
+      if (!stmt.reader) {
+        stmt.run();
+        return [];
+      }
+      return stmt.all() as Record<string, unknown>[];
+    } finally {
+      db.close();
+    }
+  }
+  const c = new pg.Client({ connectionString: url });
+  await c.connect();
+  try {
+    return (await c.query(query)).rows as Record<string, unknown>[];
+  } finally {
+    await c.end();
+  }
+}

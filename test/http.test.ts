@@ -92,12 +92,14 @@ test('the OpenAPI document and the frame schemas are served', async () => {
   for (const path of [
     '/v1/login', '/v1/messages', '/v1/sync', '/v1/conversations', '/v1/conversations/{id}/messages', '/v1/groups',
     '/v1/conversations/{id}/members', '/v1/conversations/{id}/members/{user}', '/v1/conversations/{id}/leave', '/v1/conversations/{id}', '/v1/conversations/{id}/read', '/v1/presence',
+    '/v1/register', '/v1/logout', '/v1/devices', '/v1/devices/{id}', '/v1/password', '/v1/info',
   ]) {
     assert.ok(doc.paths[path], `OpenAPI documents ${path}`);
   }
   const proto = (await call('GET', '/v1/protocol.json')).body;
   assert.deepEqual(Object.keys(proto.clientFrames).sort(), [
-    'addMembers', 'conversations', 'createGroup', 'delivered', 'history', 'leave', 'login', 'ping', 'presence', 'read', 'removeMember', 'rename', 'send', 'sync', 'typing',
+    'addMembers', 'changePassword', 'conversations', 'createGroup', 'delivered', 'devices', 'history', 'leave', 'login', 'logout', 'ping', 'presence', 'read',
+    'register', 'removeMember', 'rename', 'revokeDevice', 'send', 'sync', 'typing',
   ]);
   assert.deepEqual(Object.keys(proto.serverFrames).sort(), ['conversation', 'error', 'message', 'presence', 'receipt', 'result', 'typing']);
   assert.ok(proto.errors.rate_limited);

@@ -111,6 +111,25 @@ for (const kind of ['memory', 'redis'] as const) {
       }
     });
 
+    test('revoking a device on one node closes its connection on another at once', async () => {
+      const c = await startNodes(kind, 2);
+      try {
+        const [u0, u1] = c.urls as [string, string];
+        const phone = await Client.login(u1, { username: 'rita' });
+        const laptop = await Client.login(u0, { username: 'rita' });
+        await sleep(100); // subscriptions settle
+        const phoneId = (await laptop.request('devices')).devices.find((d) => !d.current)!.id;
+        const t0 = Date.now();
+        await laptop.request('revokeDevice', { deviceId: phoneId });
+        const closed = await Promise.race([phone.closed, sleep(3000).then(() => ({ code: -1, reason: 'still open after 3 s' }))]);
+        assert.equal(closed.code, 4001, `closed by the other node (${closed.reason})`);
+        assert.ok(Date.now() - t0 < 3000);
+        laptop.close();
+      } finally {
+        await c.close();
+      }
+    });
+
     test('a group member removed on one node stops receiving on every node at once', async () => {
       const c = await startNodes(kind);
       try {

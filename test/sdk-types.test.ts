@@ -14,7 +14,7 @@ expectType<Equal<Parameters<ParleyClient['send']>[0], SendTarget>>(true);
 expectType<Equal<ReturnType<ParleyClient['send']>, Promise<Message>>>(true);
 expectType<Equal<Parameters<ClientEvents['message']>, [message: Message, conversation: ConversationView]>>(true);
 expectType<Equal<ParleyClient['state'], ConnectionState>>(true);
-expectType<Equal<ConnectionState, 'idle' | 'connecting' | 'syncing' | 'online' | 'offline'>>(true);
+expectType<Equal<ConnectionState, 'idle' | 'connecting' | 'syncing' | 'online' | 'offline' | 'loggedOut'>>(true);
 expectType<Equal<Message['seq'], number>>(true);
 expectType<Equal<ReturnType<ParleyClient['conversations']>, ConversationView[]>>(true);
 

@@ -28,15 +28,22 @@ export type ConnectionState =
   /** Up to date; live. */
   | 'online'
   /** Lost the connection; a reconnect is scheduled. */
-  | 'offline';
+  | 'offline'
+  /** Logged out for good: this device was revoked, its token expired with no password to renew it, or the credentials were refused. Nothing is retried; start again with new credentials. */
+  | 'loggedOut';
 
 export type SendTarget = { to: string } | { conversationId: string };
 
 export interface ParleyClientOptions {
   /** WebSocket URL of the server, e.g. ws://localhost:8080/v1/ws. */
   url: string;
-  /** How to log in the first time. Later connections resume the stored session token. */
-  auth: { username: string } | { token: string };
+  /**
+   * How to log in the first time. Later connections resume the stored session
+   * token. `password` is needed when the server runs AUTH_MODE=password or the
+   * account has one; with `register: true` the account is created first. The
+   * password is kept in memory only (to renew an expired token), never in storage.
+   */
+  auth: { username: string; password?: string; register?: boolean; deviceName?: string } | { token: string };
   /** WebSocket implementation; defaults to globalThis.WebSocket (browsers, Node 22+). On Node 20 pass the `ws` package's default export. */
   WebSocket?: WebSocketConstructor;
   /** Where the session, sync token and outbox are kept. Default: memory. */
@@ -71,6 +78,8 @@ export interface ClientEvents {
   typing: (conversation: ConversationView, user: string, active: boolean) => void;
   /** A user you share a conversation with came online or went offline. */
   presence: (user: string, online: boolean, lastActiveAt: number | undefined) => void;
+  /** Logged out for good (state 'loggedOut'): revoked, expired, or refused credentials. The error says which. */
+  loggedOut: (error: ParleyError) => void;
   /** Something went wrong that the SDK is handling (a dropped connection, a failed sync); for logs. */
   warning: (error: ParleyError) => void;
 }
@@ -220,26 +229,57 @@ export class ParleyClient extends Emitter<ClientEvents> {
     return this.model.get(id);
   }
 
-  /** Connects (and keeps reconnecting until close()). Resolves when first online. */
+  /** Connects (and keeps reconnecting until close()). Resolves when first online; rejects if logged out first (refused credentials). */
   start(): Promise<void> {
-    if (this._state === 'idle') this.connect();
+    if (this._state === 'idle' || this._state === 'loggedOut') this.connect();
     this.typingTimer ??= setInterval(() => {
       for (const view of this.model.expireAll(Date.now())) this.emit('conversation', view);
     }, 1000);
     return this.whenOnline();
   }
 
-  /** Resolves the next time the client is online (at once if it is). */
+  /** Resolves the next time the client is online (at once if it is); rejects when it is logged out instead. */
   whenOnline(): Promise<void> {
     if (this._state === 'online') return Promise.resolve();
-    return new Promise((resolve) => {
-      const off = this.on('state', (s) => {
+    return new Promise((resolve, reject) => {
+      const offOut = this.on('loggedOut', (e) => {
+        offState();
+        offOut();
+        reject(e);
+      });
+      const offState = this.on('state', (s) => {
         if (s === 'online') {
-          off();
+          offState();
+          offOut();
           resolve();
         }
       });
     });
+  }
+
+  /** Your devices (this one has `current: true`). */
+  async devices(): Promise<ResultOf['devices']['devices']> {
+    return (await this.request('devices')).devices;
+  }
+
+  /** Logs one of your devices out everywhere; its connections close and it cannot resume. */
+  async revokeDevice(deviceId: string): Promise<void> {
+    await this.request('revokeDevice', { deviceId });
+  }
+
+  /** Sets a new password (the current one is needed when there is one). Your other devices are logged out. */
+  async changePassword(newPassword: string, oldPassword?: string): Promise<void> {
+    await this.request('changePassword', oldPassword === undefined ? { newPassword } : { newPassword, oldPassword });
+    if ('username' in this.auth && this.auth.password !== undefined) this.auth = { ...this.auth, password: newPassword };
+  }
+
+  /** Logs this device out on the server, forgets the session and stops. The outbox and sync position are dropped too. */
+  async logout(): Promise<void> {
+    try {
+      await this.request('logout');
+    } finally {
+      this.loggedOut(new ParleyError('logged_out', 'logged out'));
+    }
   }
 
   /** Stops: closes the socket, cancels timers. The outbox stays in storage for the next start(). */
@@ -398,6 +438,8 @@ export class ParleyClient extends Emitter<ClientEvents> {
       if (this.ws === ws) this.setState('online');
     } catch (err) {
       const e = err instanceof ParleyError ? err : new ParleyError('internal', String(err));
+      // Credentials the server refuses will be refused again: stop instead of retrying forever.
+      if (this.ws === ws && !this.session && ['unauthorized', 'conflict', 'bad_request', 'forbidden'].includes(e.code)) return this.loggedOut(e);
       this.emit('warning', e);
       if (this.ws === ws) this.drop(ws, `start failed: ${e.code}`, e.retryAfterMs);
     }
@@ -405,18 +447,29 @@ export class ParleyClient extends Emitter<ClientEvents> {
 
   private async login(): Promise<void> {
     let result: LoginResult;
+    const auth = this.auth;
+    const fresh = (): Promise<LoginResult> => {
+      if ('token' in auth) return this.request('login', { token: auth.token });
+      const params: Record<string, unknown> = { username: auth.username };
+      if (auth.password !== undefined) params.password = auth.password;
+      if (auth.deviceName !== undefined) params.deviceName = auth.deviceName;
+      return this.request(auth.register ? 'register' : 'login', params);
+    };
     if (this.session) {
       try {
         result = await this.request('login', { token: this.session.token });
       } catch (err) {
-        if (!(err instanceof ParleyError) || err.code !== 'unauthorized' || !('username' in this.auth)) throw err;
-        // The stored device was revoked or expired: log in again as a new device.
-        // The sync token stays valid: positions belong to the user, not the device.
-        result = await this.request('login', { username: this.auth.username });
+        if (!(err instanceof ParleyError) || err.code !== 'unauthorized' || !('username' in auth)) throw err;
+        // The stored token expired (or the server forgot it): log in again as a new device,
+        // with the password when we have one. The sync token stays valid: positions belong
+        // to the user, not the device.
+        result = await this.request('login', auth.password === undefined ? { username: auth.username } : { username: auth.username, password: auth.password });
       }
     } else {
-      result = await this.request('login', 'token' in this.auth ? { token: this.auth.token } : { username: this.auth.username });
+      result = await fresh();
     }
+    // Registered once: later fresh log-ins are plain log-ins.
+    if ('username' in auth && auth.register) this.auth = { ...auth, register: false };
     this.session = result;
     this.storage.set(KEY_SESSION, JSON.stringify(result));
     this.model.setUser(result.user.username);
@@ -427,7 +480,39 @@ export class ParleyClient extends Emitter<ClientEvents> {
     if (this.ws !== ws) return;
     this.ws = undefined;
     this.detach(ws);
+    if (code === 4001) return this.loggedOut(new ParleyError('revoked', 'this device was logged out'));
     this.afterDisconnect(code === 1013 ? 1000 : 0, `closed with ${code}`);
+  }
+
+  /**
+   * The end of this device's session: forget the token, the password, the
+   * outbox and the sync position, stop reconnecting, and say so.
+   */
+  private loggedOut(error: ParleyError): void {
+    this.session = undefined;
+    this.syncToken = undefined;
+    this.pos = 0;
+    this.outbox = [];
+    this.storage.delete(KEY_SESSION);
+    this.storage.delete(KEY_SYNC);
+    this.storage.delete(KEY_OUTBOX);
+    if ('username' in this.auth) this.auth = { username: this.auth.username };
+    for (const w of this.waiters.values()) w.reject(error);
+    this.waiters.clear();
+    clearTimeout(this.reconnectTimer);
+    clearTimeout(this.deliveredTimer);
+    clearInterval(this.typingTimer);
+    this.typingTimer = undefined;
+    this.stopHeartbeat();
+    const ws = this.ws;
+    this.ws = undefined;
+    if (ws) {
+      this.detach(ws);
+      ws.close(1000, 'logged out');
+    }
+    this.failPending(error);
+    this.setState('loggedOut');
+    this.emit('loggedOut', error);
   }
 
   /** Abandons a connection without waiting for a close handshake (which a dead link never completes). */

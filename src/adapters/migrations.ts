@@ -105,6 +105,13 @@ migrations['0002_groups_receipts'] = {
   },
 };
 
+migrations['0003_accounts'] = {
+  async up(db: Kysely<unknown>) {
+    // A label the client gives its device at log in, shown in the device list.
+    await db.schema.alterTable('devices').addColumn('name', 'text').execute();
+  },
+};
+
 export async function migrateToLatest(db: Kysely<unknown>): Promise<string[]> {
   const migrator = new Migrator({
     db,

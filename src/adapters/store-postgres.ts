@@ -1,8 +1,9 @@
 import { Kysely, PostgresDialect, sql, type Transaction } from 'kysely';
 import pg from 'pg';
+import { AccountQueries } from './accounts.js';
 import { migrateToLatest } from './migrations.js';
 import type {
-  GroupChange, GroupOutcome, Recipient, Store, StoredConversation, StoredDevice, StoredMessage, StoredUser,
+  GroupChange, GroupOutcome, Recipient, Store, StoredAccount, StoredConversation, StoredDevice, StoredDeviceInfo, StoredMessage, StoredUser,
   SyncPage, SystemEvent, WriteItem, WriteOutcome,
 } from '../ports/store.js';
 import { systemText } from './system-text.js';
@@ -42,6 +43,7 @@ interface MembershipChange {
  */
 export class PostgresStore implements Store {
   private readonly db: Db;
+  private readonly accounts: AccountQueries;
   private readonly names = new Map<number, string>();
 
   constructor(url: string, opts: { poolSize?: number } = {}) {
@@ -49,6 +51,7 @@ export class PostgresStore implements Store {
     // An idle client that loses its server (a restart) must not crash the process.
     pool.on('error', () => {});
     this.db = new Kysely<unknown>({ dialect: new PostgresDialect({ pool }) });
+    this.accounts = new AccountQueries(this.db);
   }
 
   async migrate(): Promise<void> {
@@ -82,20 +85,32 @@ export class PostgresStore implements Store {
     return row && { id: row.id, username: row.username };
   }
 
-  async createDevice(userId: number, tokenHash: string, now: number): Promise<StoredDevice> {
-    const [row] = await this.rows<{ id: number }>(sql`INSERT INTO devices (user_id, token_hash, created_at, last_seen_at) VALUES (${userId}, ${tokenHash}, ${now}, ${now}) RETURNING id`);
-    return { id: row!.id, userId };
+  createUser(username: string, passwordHash: string, now: number): Promise<StoredUser | undefined> {
+    return this.accounts.createUser(username, passwordHash, now);
   }
-
-  async findDevice(tokenHash: string, now: number): Promise<{ device: StoredDevice; user: StoredUser } | undefined> {
-    const [row] = await this.rows<{ id: number; user_id: number; username: string }>(sql`
-      SELECT d.id, d.user_id, u.username FROM devices d JOIN users u ON u.id = d.user_id
-      WHERE d.token_hash = ${tokenHash} AND d.revoked_at IS NULL AND (d.expires_at IS NULL OR d.expires_at > ${now})`);
-    return row && { device: { id: row.id, userId: row.user_id }, user: { id: row.user_id, username: row.username } };
+  account(username: string): Promise<StoredAccount | undefined> {
+    return this.accounts.account(username);
   }
-
-  async touchDevice(deviceId: number, now: number): Promise<void> {
-    await sql`UPDATE devices SET last_seen_at = ${now} WHERE id = ${deviceId}`.execute(this.db);
+  passwordHash(userId: number): Promise<string | null> {
+    return this.accounts.passwordHash(userId);
+  }
+  setPasswordHash(userId: number, hash: string): Promise<void> {
+    return this.accounts.setPasswordHash(userId, hash);
+  }
+  createDevice(userId: number, tokenHash: string, now: number, expiresAt: number, name?: string): Promise<StoredDevice> {
+    return this.accounts.createDevice(userId, tokenHash, now, expiresAt, name);
+  }
+  findDevice(tokenHash: string, now: number) {
+    return this.accounts.findDevice(tokenHash, now);
+  }
+  touchDevice(deviceId: number, now: number, expiresAt: number): Promise<void> {
+    return this.accounts.touchDevice(deviceId, now, expiresAt);
+  }
+  devices(userId: number, now: number): Promise<StoredDeviceInfo[]> {
+    return this.accounts.devices(userId, now);
+  }
+  revokeDevices(userId: number, ids: number[] | { allBut: number }, now: number): Promise<number[]> {
+    return this.accounts.revoke(userId, ids, now);
   }
 
   async setLastActive(userId: number, at: number): Promise<void> {

@@ -2,6 +2,7 @@ import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import { Kysely, SqliteDialect } from 'kysely';
+import { AccountQueries } from './accounts.js';
 import { migrateToLatest } from './migrations.js';
 import { systemText } from './system-text.js';
 import { planGroupChange } from './group-change.js';
@@ -12,7 +13,7 @@ import {
 import { startCheckpointer } from './sqlite-checkpointer.js';
 import type { Worker } from 'node:worker_threads';
 import type {
-  GroupChange, GroupOutcome, Recipient, SendTarget, Store, StoredConversation, StoredDevice, StoredMessage, StoredUser,
+  GroupChange, GroupOutcome, Recipient, SendTarget, Store, StoredAccount, StoredConversation, StoredDevice, StoredDeviceInfo, StoredMessage, StoredUser,
   SyncPage, SystemEvent, WriteItem, WriteOutcome,
 } from '../ports/store.js';
 
@@ -26,10 +27,6 @@ function prepareStatements(db: Database.Database) {
     setUserPos: p('UPDATE users SET pos = ? WHERE id = ?'),
     setLastActive: p('UPDATE users SET last_active_at = ? WHERE id = ?'),
     lastActive: p('SELECT last_active_at FROM users WHERE id = ?').pluck(),
-    insertDevice: p('INSERT INTO devices (user_id, token_hash, created_at, last_seen_at) VALUES (?, ?, ?, ?)'),
-    deviceByHash: p(`SELECT d.id, d.user_id, u.username FROM devices d JOIN users u ON u.id = d.user_id
-                     WHERE d.token_hash = ? AND d.revoked_at IS NULL AND (d.expires_at IS NULL OR d.expires_at > ?)`),
-    touchDevice: p('UPDATE devices SET last_seen_at = ? WHERE id = ?'),
 
     directByKey: p('SELECT id FROM conversations WHERE direct_key = ?').pluck(),
     insertConversation: p('INSERT INTO conversations (kind, title, direct_key, last_seq, created_at, updated_at) VALUES (?, ?, ?, 0, ?, ?)'),
@@ -103,6 +100,7 @@ export class SqliteStore implements Store {
   /** Direct conversations created by the transaction in progress: cached only once it commits. */
   private createdDirect = new Map<string, number>();
   private s!: Statements;
+  private accounts!: AccountQueries;
   private checkpointer: Worker | undefined;
 
   constructor(path: string, opts: { synchronous?: 'full' | 'normal' } = {}) {
@@ -127,6 +125,7 @@ export class SqliteStore implements Store {
     await migrateToLatest(kysely);
     // Kysely is not destroyed: that would close the shared better-sqlite3 handle.
     this.s = prepareStatements(this.db);
+    this.accounts = new AccountQueries(kysely);
   }
 
   async ping(): Promise<void> {
@@ -159,19 +158,32 @@ export class SqliteStore implements Store {
     return row && { id: row.id, username: row.username };
   }
 
-  async createDevice(userId: number, tokenHash: string, now: number): Promise<StoredDevice> {
-    const r = this.s.insertDevice.run(userId, tokenHash, now, now);
-    return { id: Number(r.lastInsertRowid), userId };
+  createUser(username: string, passwordHash: string, now: number): Promise<StoredUser | undefined> {
+    return this.accounts.createUser(username, passwordHash, now);
   }
-
-  async findDevice(tokenHash: string, now: number): Promise<{ device: StoredDevice; user: StoredUser } | undefined> {
-    const row = this.s.deviceByHash.get(tokenHash, now) as { id: number; user_id: number; username: string } | undefined;
-    if (!row) return undefined;
-    return { device: { id: row.id, userId: row.user_id }, user: { id: row.user_id, username: row.username } };
+  account(username: string): Promise<StoredAccount | undefined> {
+    return this.accounts.account(username);
   }
-
-  async touchDevice(deviceId: number, now: number): Promise<void> {
-    this.s.touchDevice.run(now, deviceId);
+  passwordHash(userId: number): Promise<string | null> {
+    return this.accounts.passwordHash(userId);
+  }
+  setPasswordHash(userId: number, hash: string): Promise<void> {
+    return this.accounts.setPasswordHash(userId, hash);
+  }
+  createDevice(userId: number, tokenHash: string, now: number, expiresAt: number, name?: string): Promise<StoredDevice> {
+    return this.accounts.createDevice(userId, tokenHash, now, expiresAt, name);
+  }
+  findDevice(tokenHash: string, now: number) {
+    return this.accounts.findDevice(tokenHash, now);
+  }
+  touchDevice(deviceId: number, now: number, expiresAt: number): Promise<void> {
+    return this.accounts.touchDevice(deviceId, now, expiresAt);
+  }
+  devices(userId: number, now: number): Promise<StoredDeviceInfo[]> {
+    return this.accounts.devices(userId, now);
+  }
+  revokeDevices(userId: number, ids: number[] | { allBut: number }, now: number): Promise<number[]> {
+    return this.accounts.revoke(userId, ids, now);
   }
 
   async setLastActive(userId: number, at: number): Promise<void> {

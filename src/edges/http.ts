@@ -2,10 +2,11 @@ import { Type } from '@sinclair/typebox';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { AppError, ERROR_CODES, toErrorBody, type ErrorCode } from '../errors.js';
 import {
-  ClientFrames, ConversationId, ConversationResult, ConversationsResult, ErrorBody, GroupTitle, HistoryResult, Limit, LoginParams, LoginResult,
+  ClientFrames, ConversationId, ConversationResult, ConversationsResult, ErrorBody, GroupTitle, HistoryResult, Limit,
   PresenceResult, PROTOCOL_VERSION, SendParams, SendResult, Seq, ServerFrames, SyncResult, SyncToken, Username,
 } from '../protocol/schemas.js';
 import type { Session } from '../service/chat.js';
+import { registerAccountRoutes } from './http-accounts.js';
 import type { Services } from './ws-handlers.js';
 
 declare module 'fastify' {
@@ -15,8 +16,8 @@ declare module 'fastify' {
 }
 
 const errorResponse = Type.Object({ error: ErrorBody });
-const errors = (...codes: number[]) => Object.fromEntries(codes.map((c) => [c, errorResponse]));
-const bearer = [{ bearer: [] as string[] }];
+export const errors = (...codes: number[]) => Object.fromEntries(codes.map((c) => [c, errorResponse]));
+export const bearer = [{ bearer: [] as string[] }];
 
 function sendError(reply: FastifyReply, code: ErrorCode, message: string, retryAfterMs?: number): FastifyReply {
   if (retryAfterMs !== undefined) reply.header('retry-after', Math.ceil(retryAfterMs / 1000));
@@ -47,7 +48,7 @@ export function registerRoutes(app: FastifyInstance, services: Services, isReady
   const authenticate = async (req: FastifyRequest) => {
     const h = req.headers.authorization;
     if (!h || !h.startsWith('Bearer ')) throw new AppError('unauthorized', 'missing "Authorization: Bearer <token>" header');
-    req.session = await service.authenticate(h.slice(7).trim());
+    req.session = await services.accounts.authenticate(h.slice(7).trim());
   };
   const session = (req: FastifyRequest) => req.session as Session;
 
@@ -59,16 +60,10 @@ export function registerRoutes(app: FastifyInstance, services: Services, isReady
     return reply.status(503).send({ status: 'not ready' });
   });
 
-  app.post('/v1/login', {
-    schema: {
-      summary: 'Log in by username (creates the user on first use) or resume a device by token',
-      body: LoginParams,
-      response: { 200: LoginResult, ...errors(400, 401) },
-    },
-  }, async (req) => (await service.login(req.body as { username: string } | { token: string })).result);
+  registerAccountRoutes(app, services, authenticate);
 
   app.post('/v1/messages', {
-    preHandler: authenticate,
+    onRequest: authenticate,
     schema: {
       summary: 'Send a text message to a user or into a conversation (idempotent by clientId)',
       security: bearer,
@@ -78,7 +73,7 @@ export function registerRoutes(app: FastifyInstance, services: Services, isReady
   }, async (req) => service.send(session(req), req.body as SendParams));
 
   app.get('/v1/sync', {
-    preHandler: authenticate,
+    onRequest: authenticate,
     schema: {
       summary: 'Everything missed since a sync token, one page at a time',
       security: bearer,
@@ -91,7 +86,7 @@ export function registerRoutes(app: FastifyInstance, services: Services, isReady
   });
 
   app.get('/v1/conversations', {
-    preHandler: authenticate,
+    onRequest: authenticate,
     schema: {
       summary: 'The home screen: your conversations, most recently changed first (with `since`: only those changed after that sync token)',
       security: bearer,
@@ -105,7 +100,7 @@ export function registerRoutes(app: FastifyInstance, services: Services, isReady
   const groupErrors = errors(400, 401, 403, 404, 413);
 
   app.post('/v1/groups', {
-    preHandler: authenticate,
+    onRequest: authenticate,
     schema: {
       summary: 'Create a group with you as admin',
       security: bearer,
@@ -118,7 +113,7 @@ export function registerRoutes(app: FastifyInstance, services: Services, isReady
   });
 
   app.post('/v1/conversations/:id/members', {
-    preHandler: authenticate,
+    onRequest: authenticate,
     schema: {
       summary: 'Add members to a group (admins)',
       security: bearer,
@@ -129,7 +124,7 @@ export function registerRoutes(app: FastifyInstance, services: Services, isReady
   }, async (req) => service.changeGroup(session(req), convId(req), { op: 'add', users: (req.body as { users: string[] }).users }));
 
   app.delete('/v1/conversations/:id/members/:user', {
-    preHandler: authenticate,
+    onRequest: authenticate,
     schema: {
       summary: 'Remove a member from a group (admins)',
       security: bearer,
@@ -139,12 +134,12 @@ export function registerRoutes(app: FastifyInstance, services: Services, isReady
   }, async (req) => service.changeGroup(session(req), convId(req), { op: 'remove', user: (req.params as { user: string }).user }));
 
   app.post('/v1/conversations/:id/leave', {
-    preHandler: authenticate,
+    onRequest: authenticate,
     schema: { summary: 'Leave a group', security: bearer, params: convParams, response: { 200: ConversationResult, ...groupErrors } },
   }, async (req) => service.changeGroup(session(req), convId(req), { op: 'leave' }));
 
   app.patch('/v1/conversations/:id', {
-    preHandler: authenticate,
+    onRequest: authenticate,
     schema: {
       summary: 'Rename a group (admins)',
       security: bearer,
@@ -155,7 +150,7 @@ export function registerRoutes(app: FastifyInstance, services: Services, isReady
   }, async (req) => service.changeGroup(session(req), convId(req), { op: 'rename', title: (req.body as { title: string }).title }));
 
   app.post('/v1/conversations/:id/read', {
-    preHandler: authenticate,
+    onRequest: authenticate,
     schema: {
       summary: 'Move your read position forward (never back); your devices and the other members are told',
       security: bearer,
@@ -166,7 +161,7 @@ export function registerRoutes(app: FastifyInstance, services: Services, isReady
   }, async (req) => service.read(session(req), convId(req), (req.body as { seq: number }).seq));
 
   app.get('/v1/presence', {
-    preHandler: authenticate,
+    onRequest: authenticate,
     schema: {
       summary: 'Online state and last activity of users who share a conversation with you (comma-separated usernames)',
       security: bearer,
@@ -187,7 +182,7 @@ export function registerRoutes(app: FastifyInstance, services: Services, isReady
   });
 
   app.get('/v1/conversations/:id/messages', {
-    preHandler: authenticate,
+    onRequest: authenticate,
     schema: {
       summary: "A conversation's messages, paged backwards from `before`",
       security: bearer,

@@ -1,6 +1,6 @@
 import type { WebSocket, RawData } from 'ws';
 import { AppError, toErrorBody } from '../errors.js';
-import type { ServerFrame } from '../protocol/schemas.js';
+import type { LoginResult, ServerFrame } from '../protocol/schemas.js';
 import { checkFrame } from '../protocol/validate.js';
 import type { Session } from '../service/chat.js';
 import type { Sink } from '../service/hub.js';
@@ -14,6 +14,8 @@ export const CloseCode = {
   tooLarge: 1009,
   restart: 1012,
   tryAgainLater: 1013,
+  /** The device was logged out (revoked, or changed password elsewhere): do not reconnect with its token. */
+  revoked: 4001,
 } as const;
 
 /**
@@ -28,11 +30,20 @@ export class Connection implements Sink {
   alive = true;
   private closing = false;
 
-  constructor(readonly ws: WebSocket, private readonly gw: Gateway) {
+  constructor(readonly ws: WebSocket, private readonly gw: Gateway, readonly address: string) {
     ws.on('message', (data, isBinary) => this.onData(data, isBinary));
     ws.on('pong', () => { this.alive = true; });
     ws.on('close', (code) => this.gw.onClosed(this, code));
     ws.on('error', () => { /* 'close' follows; ws already closed the socket (1009 for oversized frames) */ });
+  }
+
+  get deviceId(): number | undefined {
+    return this.session?.deviceId;
+  }
+
+  revoked(): void {
+    // After the current turn: the reply to a logout goes out before the close.
+    setImmediate(() => this.close(CloseCode.revoked, 'revoked'));
   }
 
   push(data: string): void {
@@ -80,26 +91,31 @@ export class Connection implements Sink {
     const session = this.session;
 
     if (frame.type === 'ping') return this.reply(id, { time: Date.now() });
-    if (frame.type === 'login') {
+    if (frame.type === 'login' || frame.type === 'register') {
       if (session || this.loggingIn) return this.fail(id, new AppError('conflict', 'already logged in on this connection'));
       this.loggingIn = true;
       // `protocol` (the client's level) needs no handling yet: level 1 is the only one.
-      void this.login(id, 'token' in frame ? { token: frame.token } : { username: frame.username });
+      const { type: _t, id: _i, protocol: _p, ...params } = frame;
+      const accounts = this.gw.services.accounts;
+      void this.login(id, frame.type === 'register'
+        ? accounts.register(params as { username: string; password: string }, this.address)
+        : accounts.login(params as { username: string } | { token: string }, this.address));
       return;
     }
     if (!session) return this.fail(id, new AppError('unauthorized', 'log in first'));
 
-    handle(this.gw.services, session, frame, this).then((r) => this.reply(id, r), (e) => this.fail(id, e));
+    handle(this.gw.services, session, frame, this, this.address).then((r) => this.reply(id, r), (e) => this.fail(id, e));
   }
 
-  private async login(id: string, params: { token: string } | { username: string }): Promise<void> {
+  private async login(id: string, loggingIn: Promise<{ session: Session; result: LoginResult }>): Promise<void> {
     try {
-      const { session, result } = await this.gw.services.chat.login(params);
+      const { session, result } = await loggingIn;
       if (this.ws.readyState !== 1) return;
       if (this.gw.hub.connectionsOf(session.userId) >= this.gw.config.maxConnectionsPerUser) {
         throw new AppError('rate_limited', `too many connections for this user (limit ${this.gw.config.maxConnectionsPerUser})`, 1000);
       }
       this.session = session;
+      this.gw.services.chat.noteUser(session);
       // Subscribed on the bus before the reply: a client that syncs after its login misses nothing in between.
       await this.gw.hub.attach(session.userId, this);
       this.reply(id, result);

@@ -4,6 +4,7 @@ import type { Logger } from 'pino';
 import { WebSocketServer } from 'ws';
 import type { Config } from '../config.js';
 import type { Hub } from '../service/hub.js';
+import { clientAddress, originAllowed } from './origin.js';
 import { CloseCode, Connection } from './ws-connection.js';
 import type { Services } from './ws-handlers.js';
 
@@ -13,13 +14,15 @@ export const WS_PATH = '/v1/ws';
 export class Gateway {
   private readonly wss: WebSocketServer;
   private readonly connections = new Set<Connection>();
+  /** Open connections per client address (MAX_CONNECTIONS_PER_ADDRESS). */
+  private readonly perAddress = new Map<string, number>();
   private readonly heartbeat: NodeJS.Timeout;
   private accepting = true;
   /** Counters for operators (and tests). */
   readonly stats = {
-    accepted: 0, slowConsumerCloses: 0, heartbeatTimeouts: 0, draining: 0, drainRemaining: 0,
+    accepted: 0, refusedOrigin: 0, refusedAddressLimit: 0, slowConsumerCloses: 0, heartbeatTimeouts: 0, draining: 0, drainRemaining: 0,
     /** Closed connections by reason: the close code, read as what happened. */
-    disconnects: { client: 0, dropped: 0, too_large: 0, slow_consumer: 0, drain: 0, shutdown: 0 } as Record<string, number>,
+    disconnects: { client: 0, dropped: 0, too_large: 0, slow_consumer: 0, drain: 0, shutdown: 0, revoked: 0 } as Record<string, number>,
   };
 
   constructor(
@@ -51,15 +54,32 @@ export class Gateway {
       return;
     }
     socket.on('error', () => socket.destroy());
+    if (!originAllowed(req.headers.origin, req.headers.host, this.config)) {
+      this.stats.refusedOrigin++;
+      refuse(socket, '403 Forbidden', { code: 'forbidden', message: 'origin not allowed (see ALLOWED_ORIGINS)' });
+      return;
+    }
+    const address = clientAddress(req, this.config);
+    const open = this.perAddress.get(address) ?? 0;
+    if (open >= this.config.maxConnectionsPerAddress) {
+      this.stats.refusedAddressLimit++;
+      refuse(socket, '429 Too Many Requests', { code: 'rate_limited', message: 'too many connections from this address', retryAfterMs: 5000 }, 'Retry-After: 5\r\n');
+      return;
+    }
     this.wss.handleUpgrade(req, socket, head, (ws) => {
+      // Counted once established: a handshake that fails never reaches here.
+      this.perAddress.set(address, (this.perAddress.get(address) ?? 0) + 1);
       this.stats.accepted++;
-      this.connections.add(new Connection(ws, this));
+      this.connections.add(new Connection(ws, this, address));
     });
   }
 
   onClosed(conn: Connection, code: number): void {
     this.connections.delete(conn);
-    const reason = code === CloseCode.restart ? 'drain' : code === CloseCode.tryAgainLater ? 'slow_consumer' : code === CloseCode.tooLarge ? 'too_large'
+    const n = (this.perAddress.get(conn.address) ?? 1) - 1;
+    if (n <= 0) this.perAddress.delete(conn.address);
+    else this.perAddress.set(conn.address, n);
+    const reason = code === CloseCode.revoked ? 'revoked' : code === CloseCode.restart ? 'drain' : code === CloseCode.tryAgainLater ? 'slow_consumer' : code === CloseCode.tooLarge ? 'too_large'
       : code === CloseCode.goingAway && !this.accepting ? 'shutdown' : code === 1006 ? 'dropped' : 'client';
     this.stats.disconnects[reason] = (this.stats.disconnects[reason] ?? 0) + 1;
     const s = conn.session;
@@ -102,4 +122,10 @@ export class Gateway {
     await Promise.all(closed);
     this.wss.close();
   }
+}
+
+/** Answers an upgrade that is not taken with an HTTP status and an error body from the catalogue. */
+function refuse(socket: Duplex, status: string, error: { code: string; message: string; retryAfterMs?: number }, extra = ''): void {
+  const body = JSON.stringify({ error });
+  socket.end(`HTTP/1.1 ${status}\r\nConnection: close\r\nContent-Type: application/json\r\n${extra}Content-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`);
 }

@@ -1,21 +1,31 @@
 /** What each logged-in request frame does: a thin translation into service calls. */
 import type { ClientFrame } from '../protocol/schemas.js';
+import type { AccountService } from '../service/accounts.js';
 import type { ChatService, Session } from '../service/chat.js';
 import type { Sink } from '../service/hub.js';
 import type { PresenceService } from '../service/presence.js';
 import type { TypingService } from '../service/typing.js';
 
 export interface Services {
+  accounts: AccountService;
   chat: ChatService;
   presence: PresenceService;
   typing: TypingService;
 }
 
-type SessionFrame = Exclude<ClientFrame, { type: 'login' } | { type: 'ping' }>;
+type SessionFrame = Exclude<ClientFrame, { type: 'login' } | { type: 'register' } | { type: 'ping' }>;
 
-export async function handle(s: Services, session: Session, frame: SessionFrame, origin: Sink): Promise<unknown> {
+export async function handle(s: Services, session: Session, frame: SessionFrame, origin: Sink, address: string): Promise<unknown> {
   const chat = s.chat;
   switch (frame.type) {
+    case 'logout':
+      return s.accounts.logout(session);
+    case 'devices':
+      return { devices: await s.accounts.devices(session) };
+    case 'revokeDevice':
+      return s.accounts.revokeDevice(session, frame.deviceId);
+    case 'changePassword':
+      return s.accounts.changePassword(session, { oldPassword: frame.oldPassword, newPassword: frame.newPassword }, address);
     case 'send':
       return chat.send(session, 'to' in frame
         ? { clientId: frame.clientId, to: frame.to, text: frame.text }

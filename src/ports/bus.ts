@@ -11,7 +11,10 @@
 import type { ServerFrame } from '../protocol/schemas.js';
 
 /** The node-to-node messages, owned by the core. Adapters only carry them. */
-export type BusMessage = { kind: 'user-frames'; userId: number; frame: ServerFrame };
+export type BusMessage =
+  | { kind: 'user-frames'; userId: number; frame: ServerFrame }
+  /** These devices of the user were revoked: close their connections. */
+  | { kind: 'revoke-devices'; userId: number; deviceIds: number[] };
 
 export interface Bus {
   /** Called for each message from another node. Set once by the hub. */

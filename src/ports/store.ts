@@ -28,9 +28,23 @@ export interface StoredUser {
   username: string;
 }
 
+export interface StoredAccount extends StoredUser {
+  /** argon2id hash (PHC string); null for an open-mode account that never set a password. */
+  passwordHash: string | null;
+}
+
 export interface StoredDevice {
   id: number;
   userId: number;
+}
+
+export interface StoredDeviceInfo {
+  id: number;
+  /** Chosen by the client at log in ("Firefox on a laptop"); null when it gave none. */
+  name: string | null;
+  createdAt: number;
+  lastSeenAt: number;
+  expiresAt: number | null;
 }
 
 export type SystemEvent = {
@@ -132,14 +146,23 @@ export interface Store {
   ping(): Promise<void>;
   close(): Promise<void>;
 
-  /** Returns the user, creating it on first use. Usernames are unique regardless of case. */
+  /** Returns the user, creating it on first use (open mode). Usernames are unique regardless of case. */
   upsertUser(username: string, now: number): Promise<StoredUser>;
+  /** Creates a user with a password; undefined when the name is taken (in any case). */
+  createUser(username: string, passwordHash: string, now: number): Promise<StoredUser | undefined>;
   findUserByName(username: string): Promise<StoredUser | undefined>;
-  createDevice(userId: number, tokenHash: string, now: number): Promise<StoredDevice>;
+  account(username: string): Promise<StoredAccount | undefined>;
+  passwordHash(userId: number): Promise<string | null>;
+  setPasswordHash(userId: number, hash: string): Promise<void>;
+  createDevice(userId: number, tokenHash: string, now: number, expiresAt: number, name?: string): Promise<StoredDevice>;
   /** The device and user of a session token hash, unless revoked or expired. */
-  findDevice(tokenHash: string, now: number): Promise<{ device: StoredDevice; user: StoredUser } | undefined>;
-  /** Records that the device connected (log in by token); not done per HTTP request. */
-  touchDevice(deviceId: number, now: number): Promise<void>;
+  findDevice(tokenHash: string, now: number): Promise<{ device: StoredDevice; user: StoredUser; expiresAt: number | null } | undefined>;
+  /** Records that the device connected (log in by token) and moves its expiry; not done per HTTP request. */
+  touchDevice(deviceId: number, now: number, expiresAt: number): Promise<void>;
+  /** The user's devices that are neither revoked nor expired, most recently seen first. */
+  devices(userId: number, now: number): Promise<StoredDeviceInfo[]>;
+  /** Revokes some of the user's devices (or all but one); returns the ids revoked by this call. Others' devices are never touched. */
+  revokeDevices(userId: number, ids: number[] | { allBut: number }, now: number): Promise<number[]>;
 
   /** Commits many changes in one transaction; outcomes are in input order. */
   write(items: WriteItem[]): Promise<WriteOutcome[]>;

@@ -25,6 +25,12 @@ export const Seq = Type.Integer({ minimum: 1, maximum: Number.MAX_SAFE_INTEGER, 
 export const ProtocolLevel = Type.Integer({ minimum: 1, maximum: 1000, description: "The client's protocol level (see docs/protocol.md, Versions)." });
 export const Limit = Type.Integer({ minimum: 1, maximum: 10000, description: 'Page size; capped by the server (PAGE_SIZE_MAX).' });
 
+export const Password = Type.String({ minLength: 1, maxLength: 256, description: 'The account password.' });
+export const NewPassword = Type.String({ minLength: 8, maxLength: 256, description: 'A new password: 8 to 256 characters.' });
+export const DeviceName = Type.String({ minLength: 1, maxLength: 64, description: 'A label for this device in your device list ("Firefox on the laptop").' });
+export const DeviceId = Type.String({ pattern: '^[0-9]{1,15}$', description: 'Id of one of your devices.' });
+export const AuthMode = Type.Union([Type.Literal('open'), Type.Literal('password')], { description: '`open`: a username alone logs in (accounts that set a password need it); `password`: register and log in with a password.' });
+
 export const GroupTitle = Type.String({ minLength: 1, maxLength: 100, description: 'Group title, 1 to 100 characters.' });
 
 export const SystemEvent = Type.Object({
@@ -82,6 +88,8 @@ export const LoginResult = Type.Object({
   token: SessionToken,
   resumed: Type.Boolean({ description: 'true when an existing device was resumed with its token.' }),
   protocol: Type.Integer({ description: 'Protocol version spoken by the server.' }),
+  expiresAt: Type.Integer({ description: 'When the token expires unless used again (each log in with it moves this forward by TOKEN_TTL_MS), ms since the epoch.' }),
+  authMode: AuthMode,
 });
 export type LoginResult = Static<typeof LoginResult>;
 
@@ -129,6 +137,30 @@ export const PresenceResult = Type.Object({
 });
 export type PresenceResult = Static<typeof PresenceResult>;
 
+export const DeviceInfo = Type.Object({
+  id: DeviceId,
+  name: Type.Optional(DeviceName),
+  createdAt: Type.Integer({ description: 'When the device logged in first, ms since the epoch.' }),
+  lastSeenAt: Type.Integer({ description: 'When it last logged in (or resumed), ms since the epoch.' }),
+  expiresAt: Type.Optional(Type.Integer({ description: 'When its token expires unless used.' })),
+  current: Type.Boolean({ description: 'true for the device that asks.' }),
+});
+export type DeviceInfo = Static<typeof DeviceInfo>;
+export const DevicesResult = Type.Object({ devices: Type.Array(DeviceInfo, { description: 'Your devices that are neither revoked nor expired, most recently seen first.' }) });
+export type DevicesResult = Static<typeof DevicesResult>;
+export const RevokeResult = Type.Object({ revoked: Type.Integer({ description: 'How many devices were logged out by this request.' }) });
+export type RevokeResult = Static<typeof RevokeResult>;
+export const ServerInfo = Type.Object({
+  authMode: AuthMode,
+  protocol: Type.Integer({ description: 'Protocol version spoken by the server.' }),
+  limits: Type.Object({
+    maxMessageChars: Type.Integer(),
+    maxFrameBytes: Type.Integer(),
+    passwordMinLength: Type.Integer(),
+  }),
+}, { description: 'What a client needs to know before logging in.' });
+export type ServerInfo = Static<typeof ServerInfo>;
+
 export const ErrorBody = Type.Object({
   code: Type.String({ description: 'Stable error code; see the catalogue in docs/protocol.md.' }),
   message: Type.String(),
@@ -138,9 +170,14 @@ export const ErrorBody = Type.Object({
 // ---------------------------------------------------------------- request parameters (shared)
 
 export const LoginParams = Type.Union([
-  Type.Object({ username: Username }, { additionalProperties: false }),
+  Type.Object({ username: Username, password: Type.Optional(Password), deviceName: Type.Optional(DeviceName) }, { additionalProperties: false }),
   Type.Object({ token: SessionToken }, { additionalProperties: false }),
 ]);
+export const RegisterParams = Type.Object({ username: Username, password: NewPassword, deviceName: Type.Optional(DeviceName) }, { additionalProperties: false });
+export const ChangePasswordParams = Type.Object({
+  oldPassword: Type.Optional(Password),
+  newPassword: NewPassword,
+}, { additionalProperties: false });
 export const SendParams = Type.Union([
   Type.Object({ clientId: ClientMessageId, to: Username, text: Type.String() }, { additionalProperties: false }),
   Type.Object({ clientId: ClientMessageId, conversationId: ConversationId, text: Type.String() }, { additionalProperties: false }),
@@ -154,9 +191,17 @@ const req = <K extends string, T extends Record<string, TSchema>>(type: K, props
 
 export const ClientFrames = {
   login: Type.Union([
-    req('login', { username: Username, protocol: Type.Optional(ProtocolLevel) }, 'Log in by username (open mode); creates the user on first use and a new device.'),
+    req('login', { username: Username, password: Type.Optional(Password), deviceName: Type.Optional(DeviceName), protocol: Type.Optional(ProtocolLevel) },
+      'Log in as a new device. Open mode: the username alone (creates the user on first use) unless the account has a password. Password mode: `password` is required.'),
     req('login', { token: SessionToken, protocol: Type.Optional(ProtocolLevel) }, 'Resume an existing device with its session token.'),
   ]),
+  register: req('register', { username: Username, password: NewPassword, deviceName: Type.Optional(DeviceName), protocol: Type.Optional(ProtocolLevel) },
+    'Create an account with a password and log in as its first device (any mode). `conflict` when the name is taken.'),
+  logout: req('logout', {}, 'Log this device out: its token is revoked and its connections (this one included) are closed with 4001.'),
+  devices: req('devices', {}, 'List your devices.'),
+  revokeDevice: req('revokeDevice', { deviceId: DeviceId }, "Log one of your devices out: its token stops working and its connections close with 4001 on every node."),
+  changePassword: req('changePassword', { oldPassword: Type.Optional(Password), newPassword: NewPassword },
+    'Set a new password (`oldPassword` required when the account has one). Every other device of yours is logged out.'),
   send: Type.Union([
     req('send', { clientId: ClientMessageId, to: Username, text: Type.String() }, 'Send a text message to a user (the direct conversation is created on first use).'),
     req('send', { clientId: ClientMessageId, conversationId: ConversationId, text: Type.String() }, 'Send a text message into a conversation you are a member of.'),
@@ -238,6 +283,11 @@ export type ServerFrame =
 /** Results of each request type, for typed clients. */
 export interface ResultOf {
   login: LoginResult;
+  register: LoginResult;
+  logout: RevokeResult;
+  devices: DevicesResult;
+  revokeDevice: RevokeResult;
+  changePassword: RevokeResult;
   send: SendResult;
   sync: SyncResult;
   history: HistoryResult;

@@ -1,11 +1,9 @@
-import { createHash, randomBytes } from 'node:crypto';
 import type { Logger } from 'pino';
 import { AppError } from '../errors.js';
 import type { Config } from '../config.js';
 import type { GroupChange, GroupOutcome, Recipient, Store, StoredMessage, WriteItem, WriteOutcome } from '../ports/store.js';
 import {
-  PROTOCOL_VERSION,
-  type ConversationResult, type ConversationsResult, type HistoryResult, type LoginResult,
+  type ConversationResult, type ConversationsResult, type HistoryResult,
   type SendParams, type SendResult, type SyncResult,
 } from '../protocol/schemas.js';
 import { decodeSyncToken, encodeSyncToken } from '../protocol/token.js';
@@ -13,12 +11,8 @@ import type { Hub, Sink } from './hub.js';
 import { RateLimiter } from './rate-limit.js';
 import { toConversation, toMessage } from './views.js';
 
-/** Who is behind a connection or an HTTP request. */
-export interface Session {
-  readonly userId: number;
-  readonly username: string;
-  readonly deviceId: number;
-}
+import type { Session } from './accounts.js';
+export type { Session } from './accounts.js';
 
 interface PendingWrite {
   item: WriteItem;
@@ -28,8 +22,6 @@ interface PendingWrite {
   resolve(o: WriteOutcome): void;
   reject(e: unknown): void;
 }
-
-const hashToken = (token: string) => createHash('sha256').update(token).digest('base64url');
 
 /** Unicode code points in `s`, counting only as far as `max + 1`. */
 function codePointsOver(s: string, max: number): boolean {
@@ -65,7 +57,7 @@ export class ChatService {
   constructor(
     private readonly store: Store,
     private readonly hub: Hub,
-    private readonly config: Config,
+    readonly config: Config,
     private readonly log: Logger,
     private readonly now: () => number = Date.now,
     /** Called with the milliseconds from a send's arrival to its pushes being written to local sockets and the bus. */
@@ -74,34 +66,11 @@ export class ChatService {
     this.limiter = new RateLimiter(config.sendRatePerSec, config.sendBurst, now);
   }
 
-  // ------------------------------------------------------------ accounts
+  // ------------------------------------------------------------ users
 
-  async login(params: { username: string } | { token: string }): Promise<{ session: Session; result: LoginResult }> {
-    const now = this.now();
-    if ('token' in params) {
-      const found = await this.store.findDevice(hashToken(params.token), now);
-      if (!found) throw new AppError('unauthorized', 'unknown, expired or revoked token');
-      await this.store.touchDevice(found.device.id, now);
-      const session = { userId: found.user.id, username: found.user.username, deviceId: found.device.id };
-      return { session, result: this.loginResult(session, params.token, true) };
-    }
-    const user = await this.store.upsertUser(params.username, now);
-    const token = randomBytes(32).toString('base64url');
-    const device = await this.store.createDevice(user.id, hashToken(token), now);
-    this.userIds.set(user.username.toLowerCase(), user.id);
-    const session = { userId: user.id, username: user.username, deviceId: device.id };
-    return { session, result: this.loginResult(session, token, false) };
-  }
-
-  /** The session of a bearer token (HTTP). */
-  async authenticate(token: string): Promise<Session> {
-    const found = await this.store.findDevice(hashToken(token), this.now());
-    if (!found) throw new AppError('unauthorized', 'unknown, expired or revoked token');
-    return { userId: found.user.id, username: found.user.username, deviceId: found.device.id };
-  }
-
-  private loginResult(s: Session, token: string, resumed: boolean): LoginResult {
-    return { user: { id: String(s.userId), username: s.username }, deviceId: String(s.deviceId), token, resumed, protocol: PROTOCOL_VERSION };
+  /** Remembers a user who just logged in: sends to them then resolve without a query. */
+  noteUser(session: Session): void {
+    this.userIds.set(session.username.toLowerCase(), session.userId);
   }
 
   /** The id of a username; not_found when there is no such user. */

@@ -5,6 +5,10 @@ import type { ServerFrame } from '../protocol/schemas.js';
 export interface Sink {
   /** Takes an encoded frame; the sink enforces its own buffering limit. */
   push(data: string): void;
+  /** The device behind this sink, if it is a logged-in connection. */
+  readonly deviceId?: number;
+  /** The device was revoked: tell the client and close. */
+  revoked?(): void;
 }
 
 /**
@@ -18,6 +22,7 @@ export class Hub {
   constructor(private readonly bus: Bus) {
     bus.onMessage((msg) => {
       if (msg.kind === 'user-frames') this.deliverLocal(msg.userId, JSON.stringify(msg.frame), undefined);
+      else if (msg.kind === 'revoke-devices') this.closeLocal(msg.userId, msg.deviceIds);
     });
   }
 
@@ -59,6 +64,19 @@ export class Hub {
     const set = this.users.get(userId);
     if (set && (set.size > 1 || !except || !set.has(except))) this.deliverLocal(userId, JSON.stringify(frame), except);
     this.bus.publish({ kind: 'user-frames', userId, frame });
+  }
+
+  /** Closes the connections of these devices of the user, on this node and every other. */
+  revokeDevices(userId: number, deviceIds: number[]): void {
+    if (deviceIds.length === 0) return;
+    this.closeLocal(userId, deviceIds);
+    this.bus.publish({ kind: 'revoke-devices', userId, deviceIds });
+  }
+
+  private closeLocal(userId: number, deviceIds: number[]): void {
+    const set = this.users.get(userId);
+    if (!set) return;
+    for (const sink of [...set]) if (sink.deviceId !== undefined && deviceIds.includes(sink.deviceId)) sink.revoked?.();
   }
 
   private deliverLocal(userId: number, data: string, except: Sink | undefined): void {

@@ -1,11 +1,20 @@
-/** Token buckets keyed by a number (a user id): `ratePerSec` sustained, `burst` at once. */
-export class RateLimiter {
-  private readonly buckets = new Map<number, { tokens: number; at: number }>();
+/** Token buckets keyed by a user id, a username or an address: `ratePerSec` sustained, `burst` at once. */
+export class RateLimiter<K extends string | number = number> {
+  private readonly buckets = new Map<K, { tokens: number; at: number }>();
 
   constructor(private readonly ratePerSec: number, private readonly burst: number, private readonly now: () => number = Date.now) {}
 
   /** Takes one token; returns 0 when allowed, else the milliseconds until one is available. */
-  take(key: number): number {
+  take(key: K): number {
+    return this.consume(key, true);
+  }
+
+  /** The wait `take` would return, without taking a token. */
+  check(key: K): number {
+    return this.consume(key, false);
+  }
+
+  private consume(key: K, take: boolean): number {
     const t = this.now();
     let b = this.buckets.get(key);
     if (!b) {
@@ -16,7 +25,7 @@ export class RateLimiter {
       b.at = t;
     }
     if (b.tokens >= 1) {
-      b.tokens -= 1;
+      if (take) b.tokens -= 1;
       return 0;
     }
     return Math.ceil(((1 - b.tokens) * 1000) / this.ratePerSec);

@@ -28,6 +28,8 @@ export const PHONE = { width: 390, height: 844 };
 export interface Person {
   context: BrowserContext;
   page: Page;
+  /** Uncaught errors in the page: a test ends by asserting there were none (see done). */
+  errors: string[];
 }
 
 /** A person in their own browser context (their own localStorage), on the app's login page. */
@@ -35,9 +37,10 @@ export async function person(browser: Browser, base: string, viewport = DESKTOP)
   const context = await browser.newContext({ viewport, baseURL: base, deviceScaleFactor: 1 });
   context.setDefaultTimeout(10_000);
   const page = await context.newPage();
-  page.on('pageerror', (err) => console.error(`page error: ${err.message}`));
+  const errors: string[] = [];
+  page.on('pageerror', (err) => errors.push(err.message));
   await page.goto('/');
-  return { context, page };
+  return { context, page, errors };
 }
 
 /** Logs in from the form and waits for the home screen. */
@@ -77,4 +80,11 @@ export async function eventually<T>(read: () => Promise<T>, ok: (v: T) => boolea
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}; last seen: ${JSON.stringify(last)}`);
     await new Promise((r) => setTimeout(r, 100));
   }
+}
+
+/** Ends a test's browser sessions: no page had an uncaught error, then their contexts close. */
+export async function done(...people: Person[]): Promise<void> {
+  const errors = people.flatMap((p) => p.errors);
+  for (const p of people) await p.context.close();
+  if (errors.length > 0) throw new Error(`uncaught errors in the app: ${errors.join('; ')}`);
 }

@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import type { Browser } from 'playwright-core';
 import { Client, startServer, type TestServer } from '../helpers.js';
-import { bubbles, eventually, hasChromium, launch, listItem, logIn, person, say, startChat } from './browser.js';
+import { bubbles, eventually, hasChromium, launch, listItem, logIn, person, say, startChat, done } from './browser.js';
 
 let srv: TestServer;
 let browser: Browser;
@@ -84,7 +84,7 @@ test('alice and bob chat: live delivery, unread badge, sent / delivered / seen m
   assert.equal(await bubbles(alice, 'Hi Bob, lunch today?').count(), 1);
   assert.equal(await alice.page.getByLabel('Username').count(), 0, 'still logged in after reload');
 
-  for (const p of [alice, bob, carol]) await p.context.close();
+  await done(alice, bob, carol);
 });
 
 test('history loads backwards as you scroll up, each message once, keeping your place', { skip: !hasChromium, timeout: 90_000 }, async () => {
@@ -120,5 +120,5 @@ test('history loads backwards as you scroll up, each message once, keeping your 
   assert.equal(await ida.page.getByTestId('new-messages').count(), 1, 'the divider sits where the unread messages begin');
   assert.equal(await ida.page.locator('li[data-testid="new-messages"] + li.msg[data-seq="1"]').count(), 1, 'right before the first one');
   assert.deepEqual(await seqs(), Array.from({ length: 150 }, (_, i) => i + 1), 'every message once, in order');
-  await ida.context.close();
+  await done(ida);
 });

@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import type { Browser } from 'playwright-core';
 import { startServer, type TestServer } from '../helpers.js';
-import { bubbles, eventually, hasChromium, launch, listItem, logIn, person, PHONE, say, startChat } from './browser.js';
+import { bubbles, eventually, hasChromium, launch, listItem, logIn, person, PHONE, say, startChat, done } from './browser.js';
 
 let srv: TestServer;
 let browser: Browser;
@@ -90,7 +90,7 @@ test('a group made and run with the keyboard: members, admin actions, rename, re
   assert.equal(await cat.page.getByRole('textbox', { name: 'Message' }).count(), 0);
   await bubbles(cat, 'Who brings the tent?').waitFor();
 
-  for (const p of [ann, ben, cat]) await p.context.close();
+  await done(ann, ben, cat);
 });
 
 test('phone-sized screen: one column, the list or the conversation, with a way back', { skip: !hasChromium, timeout: 60_000 }, async () => {
@@ -112,6 +112,5 @@ test('phone-sized screen: one column, the list or the conversation, with a way b
   // Nothing is wider than the screen.
   const overflow = await eve.page.evaluate('document.documentElement.scrollWidth - document.documentElement.clientWidth');
   assert.equal(overflow, 0);
-  await dan.context.close();
-  await eve.context.close();
+  await done(dan, eve);
 });

@@ -8,7 +8,7 @@ import { after, before, test } from 'node:test';
 import type { Browser } from 'playwright-core';
 import { ParleyClient } from '../../sdk/src/index.js';
 import { startServer, type TestServer } from '../helpers.js';
-import { bubbles, eventually, hasChromium, launch, listItem, logIn, person, say, startChat } from './browser.js';
+import { bubbles, eventually, hasChromium, launch, listItem, logIn, person, say, startChat, done } from './browser.js';
 import { testPng } from './png.js';
 
 const sdkHasPictures = typeof (ParleyClient.prototype as unknown as { uploadPicture?: unknown }).uploadPicture === 'function';
@@ -79,6 +79,5 @@ test('a picture sent by alice shows as a thumbnail for bob, full size on click',
   await box.press('Escape');
   await eventually(() => preview.count(), (n) => n === 0, 'Escape drops the picked picture');
 
-  await alice.context.close();
-  await bob.context.close();
+  await done(alice, bob);
 });

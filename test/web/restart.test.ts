@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { after, test } from 'node:test';
 import { sleep, spawnServer, tempDir } from '../helpers.js';
 import { freePort } from '../sdk-helpers.js';
-import { bubbles, eventually, hasChromium, launch, logIn, person, say, startChat } from './browser.js';
+import { bubbles, eventually, hasChromium, launch, logIn, person, say, startChat, done } from './browser.js';
 
 const tmp = tempDir('parley-web-restart-');
 after(() => tmp.cleanup());
@@ -51,8 +51,7 @@ test('server restart while alice types and sends: "Reconnecting…", then the me
     assert.equal(await mine.count(), 1, 'alice sees it once');
     assert.equal(await alice.page.locator('li.msg.pending').count(), 0, 'nothing left to send');
     assert.equal(await bubbles(bob, 'before the restart').count(), 1, 'the earlier message is not repeated');
-    await alice.context.close();
-    await bob.context.close();
+    await done(alice, bob);
   } finally {
     await browser.close();
     server.child.kill('SIGTERM');

@@ -1,7 +1,7 @@
 /**
  * Writes docs/screenshots/{home,conversation}-{desktop,phone}.png from a real
  * session: a server on a loopback port, a few people chatting through the
- * SDK, and alice in Chromium. Run with `npm run screenshots`.
+ * SDK, and alice in Chromium. Run with `npm run screenshots` (which passes --write).
  */
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
@@ -10,6 +10,8 @@ import { ParleyClient, type WebSocketConstructor } from '../../sdk/src/index.js'
 import { ROOT, sleep, startServer } from '../helpers.js';
 import { bubbles, DESKTOP, hasChromium, launch, listItem, logIn, person, PHONE, type Person } from './browser.js';
 
+// The test runner runs every script under test/: only write when asked to.
+if (!process.argv.includes('--write')) process.exit(0);
 if (!hasChromium) process.exit(1);
 const out = join(ROOT, 'docs/screenshots');
 mkdirSync(out, { recursive: true });

@@ -31,6 +31,16 @@ export function App() {
     })();
   }, []);
 
+  // Logged out from elsewhere (this device revoked, the password changed, the session expired).
+  useEffect(() => {
+    if (phase.kind !== 'chat') return;
+    return phase.client.on('loggedOut', (e) => {
+      forget(phase.username);
+      const why = e.code === 'revoked' ? 'This device was logged out.' : e.code === 'logged_out' ? undefined : 'Your session has ended. Please log in again.';
+      setPhase({ kind: 'login', mode: phase.mode, ...(why ? { notice: why } : {}) });
+    });
+  }, [phase]);
+
   switch (phase.kind) {
     case 'boot':
       return <p class="boot">Loading Parley…</p>;
@@ -49,10 +59,12 @@ export function App() {
           client={phase.client}
           username={phase.username}
           onLogout={() => {
-            phase.client.close();
-            forget(phase.username);
+            // Ends the session on the server too (a stolen copy of the token is worthless after).
+            const { client, username } = phase;
             history.replaceState(null, '', location.pathname);
             setPhase({ kind: 'login', mode: phase.mode });
+            client.logout().catch(() => client.close()).finally(() => forget(username));
+            forget(username);
           }}
         />
       );

@@ -6,7 +6,7 @@
 import { useEffect, useState } from 'preact/hooks';
 import type { ParleyClient } from '../../sdk/src/index.js';
 
-const EVENTS = ['message', 'conversation', 'receipt', 'typing', 'presence', 'state', 'login', 'sendFailed'] as const;
+const EVENTS = ['message', 'conversation', 'receipt', 'typing', 'presence', 'state', 'login', 'loggedOut', 'sendFailed'] as const;
 
 export function useLive(client: ParleyClient, extra?: { subscribe(fn: () => void): () => void }): number {
   const [version, setVersion] = useState(0);

@@ -39,9 +39,9 @@ export function currentUser(): string | undefined {
 }
 
 export function createClient(creds: Credentials): ParleyClient {
-  const auth = (creds.password === undefined
+  const auth: ParleyClientOptions['auth'] = creds.password === undefined
     ? { username: creds.username }
-    : { username: creds.username, password: creds.password, ...(creds.register ? { register: true } : {}) }) as ParleyClientOptions['auth'];
+    : { username: creds.username, password: creds.password, register: creds.register === true, deviceName: deviceName() };
   return new ParleyClient({
     url: wsUrl(),
     auth,
@@ -49,6 +49,14 @@ export function createClient(creds: Credentials): ParleyClient {
     // A person waits at the screen: retry sooner than the SDK's default ceiling of 30 s.
     backoff: { initialMs: 250, maxMs: 5000 },
   });
+}
+
+/** A name for this device in the user's device list: the browser and platform. */
+function deviceName(): string {
+  const ua = navigator.userAgent;
+  const browser = /Edg\//.test(ua) ? 'Edge' : /Firefox\//.test(ua) ? 'Firefox' : /Chrom(e|ium)\//.test(ua) ? 'Chrome' : /Safari\//.test(ua) ? 'Safari' : 'Browser';
+  const os = /Android/.test(ua) ? 'Android' : /iPhone|iPad/.test(ua) ? 'iOS' : /Mac OS X/.test(ua) ? 'macOS' : /Windows/.test(ua) ? 'Windows' : /Linux/.test(ua) ? 'Linux' : '';
+  return `${browser}${os ? ` on ${os}` : ''} (web)`.slice(0, 64);
 }
 
 /** Whether this browser holds a session for the user (a reload can resume without a password). */
@@ -89,6 +97,12 @@ export function logIn(client: ParleyClient, onWaiting?: (why: string) => void): 
       done();
       resolve();
     }));
+    // Refused credentials end the session (loggedOut). A stored session whose token the
+    // server no longer takes, with no password to renew it, keeps failing: stop that too.
+    offs.push(client.on('loggedOut', (e: ParleyError) => {
+      done();
+      reject(e);
+    }));
     offs.push(client.on('warning', (e: ParleyError) => {
       if (FINAL.has(e.code)) {
         done();
@@ -99,6 +113,6 @@ export function logIn(client: ParleyClient, onWaiting?: (why: string) => void): 
     offs.push(client.on('state', (s) => {
       if (s === 'offline') onWaiting?.('Cannot reach the server. Trying again…');
     }));
-    void client.start();
+    client.start().catch(() => { /* reported through loggedOut above */ });
   });
 }
