@@ -90,7 +90,7 @@ export function Composer(props: { ctx: Ctx; view: ConversationView | undefined; 
         },
       });
       // The message itself goes through the outbox like text: it survives a lost connection.
-      pictures.sendPicture(target, uploaded.id, caption || undefined).catch(() => { /* shown through sendFailed */ });
+      ctx.outgoing.send(target, caption, uploaded.id);
       setPicked(undefined);
       clearText();
     } catch (err) {

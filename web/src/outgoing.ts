@@ -5,13 +5,18 @@
  */
 import type { ConversationView, ParleyClient, ParleyError, PendingSend, SendTarget } from '../../sdk/src/index.js';
 import { Signal } from './live.js';
+import { pictureApi } from './uploads.js';
+
+/** A send as the outbox holds it; `media` is the uploaded picture of a picture message (`text` its caption). */
+export type OutgoingItem = PendingSend & { media?: string };
 
 export interface FailedSend extends PendingSend {
+  media?: string;
   error: ParleyError;
 }
 
 export class Outgoing extends Signal {
-  private readonly known = new Map<string, PendingSend>();
+  private readonly known = new Map<string, OutgoingItem>();
   private readonly failed: FailedSend[] = [];
   private readonly off: () => void;
 
@@ -30,10 +35,14 @@ export class Outgoing extends Signal {
     this.off();
   }
 
-  send(target: SendTarget, text: string): void {
+  /** Sends a text, or with `media` an uploaded picture with `text` as its caption. */
+  send(target: SendTarget, text: string, media?: string): void {
     const clientId = randomId();
-    this.known.set(clientId, { clientId, target, text, createdAt: Date.now() });
-    this.client.send(target, text, clientId).then(
+    const item: OutgoingItem = { clientId, target, text, createdAt: Date.now(), ...(media ? { media } : {}) };
+    this.known.set(clientId, item);
+    const pictures = pictureApi(this.client);
+    const sent = media && pictures ? pictures.sendPicture(target, media, text, clientId) : this.client.send(target, text, clientId);
+    sent.then(
       () => this.known.delete(clientId),
       () => { /* reported through sendFailed */ },
     );
@@ -42,7 +51,7 @@ export class Outgoing extends Signal {
 
   retry(f: FailedSend): void {
     this.discard(f);
-    this.send(f.target, f.text);
+    this.send(f.target, f.text, f.media);
   }
 
   discard(f: FailedSend): void {
@@ -52,7 +61,7 @@ export class Outgoing extends Signal {
   }
 
   /** Sending and failed messages that belong in this conversation (or draft to a user). */
-  forTarget(view: ConversationView | undefined, target: SendTarget): { pending: PendingSend[]; failed: FailedSend[] } {
+  forTarget(view: ConversationView | undefined, target: SendTarget): { pending: OutgoingItem[]; failed: FailedSend[] } {
     const match = (t: SendTarget) => {
       if ('conversationId' in t) return view !== undefined && t.conversationId === view.id;
       const to = t.to.toLowerCase();

@@ -10,7 +10,7 @@ import type { Ctx } from './chat.js';
 import { clock, fullDate } from './format.js';
 import type { FailedSend } from './outgoing.js';
 import { MessageBody } from './message-body.js';
-import { ClockIcon, TickIcon } from './icons.js';
+import { ClockIcon, ImageIcon, TickIcon } from './icons.js';
 
 interface Props {
   ctx: Ctx;
@@ -112,7 +112,8 @@ export function Timeline(props: Props) {
     items.push(
       <li key={`p-${p.clientId}`} class="msg mine pending" data-status="sending">
         <div class="bubble">
-          <p class="text">{p.text}</p>
+          {p.media && <span class="pending-picture"><ImageIcon /> Picture</span>}
+          {p.text && <p class="text">{p.text}</p>}
           <span class="meta"><span class="mark" title="Sending"><ClockIcon /> <span class="label">Sending…</span></span></span>
         </div>
       </li>,
@@ -181,7 +182,8 @@ function Failed(props: { ctx: Ctx; f: FailedSend }) {
   return (
     <li class="msg mine failed" data-status="failed">
       <div class="bubble">
-        <p class="text">{f.text}</p>
+        {f.media && <span class="pending-picture"><ImageIcon /> Picture</span>}
+        {f.text && <p class="text">{f.text}</p>}
         <span class="meta" role="alert">Not sent: {f.error.message}</span>
         <span class="failed-actions">
           <button type="button" class="link" onClick={() => ctx.outgoing.retry(f)}>Retry</button>

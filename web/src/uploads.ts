@@ -16,7 +16,7 @@ export interface UploadedPicture {
 
 interface PictureApi {
   uploadPicture(blob: Blob, opts?: { onProgress?(sent: number, total: number): void }): Promise<UploadedPicture>;
-  sendPicture(target: SendTarget, mediaId: string, caption?: string): Promise<Message>;
+  sendPicture(target: SendTarget, mediaId: string, caption?: string, clientId?: string): Promise<Message>;
 }
 
 export function pictureApi(client: ParleyClient): PictureApi | undefined {
