@@ -43,10 +43,17 @@ test('a picture sent by alice shows as a thumbnail for bob, full size on click',
   await preview.getByRole('img', { name: 'Preview of the picture to send' }).waitFor();
   const box = alice.page.getByRole('textbox', { name: 'Message' });
   await box.fill('Sunset at the lake');
+  // The upload is quick on loopback: record whether its progress bar was ever on screen.
+  await alice.page.evaluate(`(() => {
+    window.sawProgress = false;
+    new MutationObserver(() => { if (document.querySelector('progress[aria-label="Upload progress"]')) window.sawProgress = true; })
+      .observe(document.body, { subtree: true, childList: true });
+  })()`);
   await box.press('Enter');
   await eventually(() => preview.count(), (n) => n === 0, 'the preview goes once it is sent');
   const mine = alice.page.locator('.timeline li.msg.mine').filter({ has: alice.page.locator('.picture') });
   await mine.locator('.mark', { hasText: /Sent|Delivered|Seen/ }).waitFor();
+  assert.equal(await alice.page.evaluate('window.sawProgress'), true, 'the upload showed its progress');
 
   // bob: the home screen says a photo came; the thumbnail box has the picture's shape before and after it loads.
   await listItem(bob, 'alice').locator('.preview', { hasText: 'Photo: Sunset at the lake' }).waitFor();
