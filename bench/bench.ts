@@ -6,7 +6,7 @@
  */
 import { parseArgs } from 'node:util';
 import { rssOf, startServer, type ServerUnderTest } from './load.js';
-import { catchup, home, idle, throughput, type Figures } from './scenarios.js';
+import { catchup, home, idle, media, throughput, type Figures } from './scenarios.js';
 import { runClusterBench } from './cluster.js';
 
 const USAGE = `Usage: parley bench <scenario> [options]
@@ -16,9 +16,10 @@ Scenarios:
   catchup      a device offline while 1,000 messages arrive: time from its sync to having all (--runs 7 --messages 1000)
   idle         many idle logged-in connections: server memory per connection (--connections 19000)
   home         1,000 conversations x 50 messages, 10,000 missed across 300: home-screen delta and catch-up times
+  media        picture uploads one at a time (--uploads 50 of a 1920x1080 JPEG): upload-to-thumbnail time, median and p95
   cluster      starts \`parley cluster\` (PostgreSQL, Redis, HAProxy) and sends between users on different nodes
                (--nodes 3 --users 600 --rate 5000 --duration 10 --runs 3); prints each node's bus traffic
-  all          throughput at 10,000/s and 20,000/s, catchup, home, idle
+  all          throughput at 10,000/s and 20,000/s, catchup, home, media, idle
 
 Options:
   --url ws://host:port/v1/ws   drive a running server instead of starting one
@@ -41,10 +42,11 @@ export async function runBench(argv: string[]): Promise<void> {
       users: { type: 'string', default: '1000' }, rate: { type: 'string', default: '10000' }, duration: { type: 'string', default: '10' },
       warmup: { type: 'string', default: '2' }, runs: { type: 'string', default: '7' }, messages: { type: 'string', default: '1000' },
       connections: { type: 'string', default: '19000' }, nodes: { type: 'string', default: '3' }, help: { type: 'boolean', short: 'h' },
+      uploads: { type: 'string', default: '50' },
     },
   });
   const scenario = positionals[0] ?? 'throughput';
-  if (values.help || !['throughput', 'catchup', 'idle', 'home', 'all', 'cluster'].includes(scenario)) {
+  if (values.help || !['throughput', 'catchup', 'idle', 'home', 'media', 'all', 'cluster'].includes(scenario)) {
     process.stdout.write(USAGE);
     return;
   }
@@ -68,11 +70,13 @@ export async function runBench(argv: string[]): Promise<void> {
     if (scenario === 'catchup') print('catchup', await catchup({ url, runs: n('runs'), messages: n('messages') }));
     if (scenario === 'home') print('home', await home({ url, conversations: 1000, history: 50, changed: 300, missed: 10000 }));
     if (scenario === 'idle') print('idle', await idle({ url, connections: n('connections'), rss }));
+    if (scenario === 'media') print('media', await media({ url, uploads: n('uploads'), width: 1920, height: 1080 }));
     if (scenario === 'all') {
       print('throughput 10k/s', withRss(await throughput({ urls: [url], users: 1000, rate: 10000, duration: 10, warmup: 2 })));
       print('throughput 20k/s', withRss(await throughput({ urls: [url], users: 1000, rate: 20000, duration: 10, warmup: 2 })));
       print('catchup', await catchup({ url, runs: 7, messages: 1000 }));
       print('home', await home({ url, conversations: 1000, history: 50, changed: 300, missed: 10000 }));
+      print('media', await media({ url, uploads: 50, width: 1920, height: 1080 }));
       print('idle', await idle({ url, connections: n('connections'), rss }));
     }
   } finally {

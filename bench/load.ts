@@ -101,7 +101,8 @@ export async function startServer(env: Record<string, string>): Promise<ServerUn
   const child: ChildProcess = spawn(process.execPath, [BIN, 'serve'], {
     env: {
       ...process.env, HOST: '127.0.0.1', PORT: '0', LOG_LEVEL: 'info', DATABASE_URL: `sqlite:${join(dir, 'bench.db')}`,
-      SEND_RATE: '1000000', SEND_BURST: '1000000', MAX_CONNECTIONS_PER_USER: '1000', MAX_CONNECTIONS_PER_ADDRESS: '1000000', ...env,
+      SEND_RATE: '1000000', SEND_BURST: '1000000', MAX_CONNECTIONS_PER_USER: '1000', MAX_CONNECTIONS_PER_ADDRESS: '1000000',
+      MEDIA_DIR: join(dir, 'media'), UPLOAD_RATE: '1000000', UPLOAD_BURST: '1000000', ...env,
     },
     stdio: ['ignore', 'pipe', 'inherit'],
   });

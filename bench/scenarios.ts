@@ -1,4 +1,5 @@
 /** The benchmark scenarios. Each returns a flat record of figures. */
+import sharp from 'sharp';
 import { median, ms, now, openMany, percentile, RawClient, sleep } from './load.js';
 
 export type Figures = Record<string, number | string>;
@@ -201,5 +202,66 @@ export async function home(o: { url: string; conversations: number; history: num
     conversations: o.conversations, history_per_conversation: o.history, changed: o.changed, missed: o.missed,
     home_first_page_ms: ms(firstPageMs), home_all_changed_ms: ms(homeMs), home_conversations_sent: conversations,
     full_catchup_ms: ms(totalMs), messages_synced: messages, bytes_received: bytes,
+  };
+}
+
+/** A photo-like JPEG (smooth gradients with grain, so it compresses like a photo), different for each `seed`. */
+async function photo(width: number, height: number, seed: number): Promise<Buffer> {
+  const raw = Buffer.alloc(width * height * 3);
+  let x = (seed * 2654435761) >>> 0 || 1;
+  for (let y = 0, i = 0; y < height; y++) {
+    for (let c = 0; c < width; c++, i += 3) {
+      x ^= x << 13; x >>>= 0; x ^= x >>> 17; x ^= x << 5; x >>>= 0;
+      const grain = (x & 31) - 16;
+      raw[i] = Math.max(0, Math.min(255, ((c * 255) / width + seed * 7 + grain) | 0));
+      raw[i + 1] = Math.max(0, Math.min(255, ((y * 255) / height + grain) | 0));
+      raw[i + 2] = Math.max(0, Math.min(255, (((c + y) * 128) / (width + height) + 64 + grain) | 0));
+    }
+  }
+  return sharp(raw, { raw: { width, height, channels: 3 } }).jpeg({ quality: 90 }).toBuffer();
+}
+
+/**
+ * Picture uploads, one at a time: from the start of `POST /v1/media` to its
+ * reply, by which the picture has been decoded, cleaned, re-encoded and
+ * stored together with its thumbnail and placeholder; then, for the whole
+ * path a recipient sees, until the thumbnail has been sent in a message and
+ * downloaded through its signed URL.
+ */
+export async function media(o: { url: string; uploads: number; width: number; height: number }): Promise<Figures> {
+  const base = o.url.replace(/^ws(s?):/, 'http$1:').replace(/\/v1\/ws$/, '');
+  const tag = Date.now().toString(36);
+  const sender = await (await RawClient.open(o.url)).login(`md${tag}`);
+  const rcpt = await (await RawClient.open(o.url)).login(`mr${tag}`);
+  const pictures = await Promise.all(Array.from({ length: o.uploads + 2 }, (_, i) => photo(o.width, o.height, i + 1)));
+  const uploadMs: number[] = [];
+  const thumbMs: number[] = [];
+  let bytes = 0;
+  for (let i = 0; i < pictures.length; i++) {
+    const t0 = now();
+    const res = await fetch(`${base}/v1/media`, { method: 'POST', headers: { authorization: `Bearer ${sender.token}`, 'content-type': 'image/jpeg' }, body: pictures[i]! });
+    const body = (await res.json()) as { media?: { id: string }; error?: { code: string } };
+    if (res.status !== 201 || !body.media) throw new Error(`upload failed: ${res.status} ${JSON.stringify(body)}`);
+    const t1 = now();
+    const sent = await sender.request('send', { to: `mr${tag}`, text: '', media: body.media.id, clientId: `m${i}` });
+    const thumbUrl = (sent.result as { message: { picture: { thumbUrl: string } } }).message.picture.thumbUrl;
+    const thumb = await fetch(base + thumbUrl);
+    await thumb.arrayBuffer();
+    if (thumb.status !== 200) throw new Error(`thumbnail fetch failed: ${thumb.status}`);
+    const t2 = now();
+    if (i < 2) continue; // warm-up
+    uploadMs.push(t1 - t0);
+    thumbMs.push(t2 - t0);
+    bytes += pictures[i]!.length;
+  }
+  sender.close();
+  rcpt.close();
+  const sorted = (xs: number[]) => [...xs].sort((a, b) => a - b);
+  const up = sorted(uploadMs);
+  const th = sorted(thumbMs);
+  return {
+    uploads: o.uploads, picture: `${o.width}x${o.height} JPEG`, mean_upload_kib: Math.round(bytes / o.uploads / 1024),
+    upload_to_thumbnail_p50_ms: ms(percentile(up, 50)), upload_to_thumbnail_p95_ms: ms(percentile(up, 95)), upload_max_ms: ms(up[up.length - 1]!),
+    to_thumbnail_downloaded_p50_ms: ms(percentile(th, 50)), to_thumbnail_downloaded_p95_ms: ms(percentile(th, 95)),
   };
 }

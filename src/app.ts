@@ -17,6 +17,7 @@ import { ConfigError, type Config } from './config.js';
 import { installErrorHandling, registerRoutes } from './edges/http.js';
 import { originAllowed } from './edges/origin.js';
 import { AccountService } from './service/accounts.js';
+import { registerMediaRoutes } from './edges/http-media.js';
 import { registerWebApp } from './edges/web.js';
 import { CloseCode } from './edges/ws-connection.js';
 import { Gateway, WS_PATH } from './edges/ws-gateway.js';
@@ -33,6 +34,10 @@ import { TypingService } from './service/typing.js';
 import { MemoryPresence } from './adapters/presence-memory.js';
 import type { Presence } from './ports/presence.js';
 import type { Services } from './edges/ws-handlers.js';
+import { DiskMediaStore } from './adapters/media-disk.js';
+import { S3MediaStore } from './adapters/media-s3.js';
+import type { MediaStore } from './ports/media.js';
+import { fileSecret, MediaService } from './service/media.js';
 
 export interface App {
   readonly config: Config;
@@ -60,7 +65,16 @@ export function createStore(config: Config): Store {
   throw new ConfigError(`Invalid configuration: DATABASE_URL must be sqlite:<path> or postgres://... (got ${JSON.stringify(url)})`);
 }
 
-export function buildApp(config: Config, deps: { store?: Store; bus?: Bus; presence?: Presence; log?: Logger } = {}): App {
+/** The picture store named by MEDIA_STORE. */
+export function createMediaStore(config: Config): MediaStore {
+  if (config.mediaStore === 'disk') return new DiskMediaStore(config.mediaDir);
+  return new S3MediaStore({
+    bucket: config.mediaS3Bucket, region: config.mediaS3Region, endpoint: config.mediaS3Endpoint, forcePathStyle: config.mediaS3ForcePathStyle,
+    accessKeyId: config.mediaS3AccessKeyId, secretAccessKey: config.mediaS3SecretAccessKey,
+  });
+}
+
+export function buildApp(config: Config, deps: { store?: Store; bus?: Bus; presence?: Presence; log?: Logger; mediaStore?: MediaStore } = {}): App {
   const log = deps.log ?? createLogger(config);
   const store = deps.store ?? createStore(config);
   const bus = deps.bus ?? (config.redisUrl ? new RedisBus(config.redisUrl, config.nodeId, log) : new MemoryBus());
@@ -69,7 +83,12 @@ export function buildApp(config: Config, deps: { store?: Store; bus?: Bus; prese
   let storeErrors = 0;
   // The services see the store through a guard: storage failures become the retryable `unavailable`.
   const guarded = guardStore(store, log, () => storeErrors++);
-  const service = new ChatService(guarded, hub, config, log, Date.now, (ms) => observeDelivery(ms));
+  const mediaStore = deps.mediaStore ?? createMediaStore(config);
+  if (!config.mediaSecret && config.redisUrl) {
+    log.warn('MEDIA_SECRET is not set: picture URLs signed by this node work only on nodes that share its MEDIA_DIR; set one MEDIA_SECRET on every node');
+  }
+  const media = new MediaService(guarded, mediaStore, config, log, config.mediaSecret ? () => Buffer.from(config.mediaSecret) : fileSecret(config.mediaDir));
+  const service = new ChatService(guarded, hub, config, log, Date.now, (ms) => observeDelivery(ms), media);
   const presence = deps.presence
     ?? (config.redisUrl ? new RedisPresence(config.redisUrl, config.nodeId, config.presenceTtlMs, Math.max(1000, Math.floor(config.presenceTtlMs / 3))) : new MemoryPresence());
   const services: Services = {
@@ -77,6 +96,7 @@ export function buildApp(config: Config, deps: { store?: Store; bus?: Bus; prese
     chat: service,
     presence: new PresenceService(presence, guarded, hub, config, log),
     typing: new TypingService(guarded, hub, config),
+    media,
   };
   let ready = false;
 
@@ -116,6 +136,7 @@ export function buildApp(config: Config, deps: { store?: Store; bus?: Bus; prese
         return false;
       }
     });
+    registerMediaRoutes(scope, services, config);
     registerWebApp(scope);
   });
   const gateway = new Gateway(http.server, services, hub, config, log);
@@ -137,6 +158,10 @@ export function buildApp(config: Config, deps: { store?: Store; bus?: Bus; prese
     parley_drain_remaining: { help: 'Connections still open while draining', read: () => gateway.stats.drainRemaining },
     parley_bus_healthy: { help: '1 when the bus delivers (0: stalled subscription)', read: () => (bus.healthy() ? 1 : 0) },
     parley_bus_errors_total: { help: 'Bus connection and publish errors', read: () => bus.stats.errors },
+    parley_media_uploads_total: { help: 'Pictures uploaded and stored', read: () => media.stats.uploads },
+    parley_media_upload_bytes_total: { help: 'Bytes of accepted uploads, as received', read: () => media.stats.uploadBytes },
+    parley_media_refused_total: { help: 'Uploads refused (not a picture, damaged, too many pixels)', read: () => media.stats.refused },
+    parley_media_swept_total: { help: 'Uploads deleted because they were never sent', read: () => media.stats.swept },
   }, {
     parley_disconnects_total: { help: 'Closed connections by reason', label: 'reason', read: () => gateway.stats.disconnects },
   }, config.nodeId);
@@ -150,6 +175,7 @@ export function buildApp(config: Config, deps: { store?: Store; bus?: Bus; prese
     config, log, store, service, services, http, gateway, bus,
     async listen() {
       await store.migrate();
+      media.start();
       await http.listen({ host: config.host, port: config.port });
       ready = true;
       const port = (http.server.address() as AddressInfo).port;
@@ -159,11 +185,13 @@ export function buildApp(config: Config, deps: { store?: Store; bus?: Bus; prese
     async close(code = CloseCode.goingAway, spreadMs = 0) {
       ready = false;
       services.presence.stop();
+      await media.stop();
       await gateway.close(code, code === CloseCode.restart ? 'server restart: reconnect' : 'server shutting down', spreadMs);
       await http.close();
       while (service.pendingWrites > 0) await new Promise((r) => setTimeout(r, 5));
       await bus.close();
       await presence.close();
+      await mediaStore.close();
       await store.close();
     },
   };

@@ -11,6 +11,7 @@
  * the rollout starts (a new configuration, or in tests a broken one).
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -117,7 +118,11 @@ export async function runCluster(argv: string[]): Promise<void> {
       'next-env': { type: 'string' },
     },
   });
-  const o: ClusterOptions = { nodes: Number(values.nodes), port: Number(values.port), databaseUrl: values['database-url']!, redisUrl: values['redis-url']! };
+  const o: ClusterOptions = {
+    nodes: Number(values.nodes), port: Number(values.port), databaseUrl: values['database-url']!, redisUrl: values['redis-url']!,
+    // Every node must sign picture URLs with the same key; without MEDIA_SECRET the cluster makes one for this run.
+    env: { MEDIA_SECRET: process.env.MEDIA_SECRET || randomBytes(32).toString('base64url') },
+  };
   if (!Number.isInteger(o.nodes) || o.nodes < 1 || o.nodes > 32) throw new Error('--nodes must be from 1 to 32');
   if (spawnSync('haproxy', ['-v']).status !== 0) throw new Error('haproxy is not installed: run scripts/install-haproxy.sh (Debian package haproxy)');
   if (!o.databaseUrl.startsWith('postgres')) throw new Error('a cluster needs PostgreSQL: --database-url postgres://...');

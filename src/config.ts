@@ -43,6 +43,25 @@ export interface Config {
   readonly loginFailuresPerMin: number;
   readonly loginFailureBurst: number;
   readonly registrationsPerMin: number;
+  /** Where picture bytes live: `disk` (MEDIA_DIR) or `s3` (an S3-compatible bucket). */
+  readonly mediaStore: 'disk' | 's3';
+  readonly mediaDir: string;
+  readonly mediaS3Bucket: string;
+  /** Empty: AWS's own endpoint for the region. */
+  readonly mediaS3Endpoint: string;
+  readonly mediaS3Region: string;
+  readonly mediaS3ForcePathStyle: boolean;
+  /** Both empty: the AWS SDK's standard credential sources (AWS_ACCESS_KEY_ID, ...). */
+  readonly mediaS3AccessKeyId: string;
+  readonly mediaS3SecretAccessKey: string;
+  readonly mediaMaxBytes: number;
+  readonly mediaMaxPixels: number;
+  readonly mediaUrlTtlMs: number;
+  readonly mediaUnsentTtlMs: number;
+  /** HMAC key of picture URLs. Empty: one generated and kept in MEDIA_DIR (single node only). */
+  readonly mediaSecret: string;
+  readonly uploadRatePerMin: number;
+  readonly uploadBurst: number;
 }
 
 interface Setting<K extends keyof Config> {
@@ -117,6 +136,21 @@ const SETTINGS: Setting<keyof Config>[] = [
   { key: 'loginFailuresPerMin', env: 'LOGIN_FAILURES_PER_MIN', def: 10, help: 'failed log-ins allowed per minute, per username and per address (after the burst)', parse: int(1, 1000000), expect: 'an integer from 1 to 1000000' },
   { key: 'loginFailureBurst', env: 'LOGIN_FAILURE_BURST', def: 10, help: 'failed log-ins allowed at once per username and per address', parse: int(1, 1000000), expect: 'an integer from 1 to 1000000' },
   { key: 'registrationsPerMin', env: 'REGISTRATIONS_PER_MIN', def: 30, help: 'accounts one address may register per minute (burst the same)', parse: int(1, 1000000), expect: 'an integer from 1 to 1000000' },
+  { key: 'mediaStore', env: 'MEDIA_STORE', def: 'disk', help: 'where picture bytes are kept: disk (MEDIA_DIR) or s3 (MEDIA_S3_* settings)', parse: oneOf('disk', 's3'), expect: 'disk or s3' },
+  { key: 'mediaDir', env: 'MEDIA_DIR', def: './data/media', help: 'directory of pictures (MEDIA_STORE=disk) and of the generated MEDIA_SECRET', parse: nonEmpty, expect: 'a directory path' },
+  { key: 'mediaS3Bucket', env: 'MEDIA_S3_BUCKET', def: '', help: 'S3 bucket of pictures (MEDIA_STORE=s3)', parse: (r: string) => (/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/.test(r) ? r : undefined), expect: 'an S3 bucket name' },
+  { key: 'mediaS3Endpoint', env: 'MEDIA_S3_ENDPOINT', def: '', help: 'S3-compatible endpoint URL (empty: AWS)', parse: (r: string) => (/^https?:\/\/.+/.test(r) ? r : undefined), expect: 'an http:// or https:// URL' },
+  { key: 'mediaS3Region', env: 'MEDIA_S3_REGION', def: 'us-east-1', help: 'S3 region', parse: nonEmpty, expect: 'a region name' },
+  { key: 'mediaS3ForcePathStyle', env: 'MEDIA_S3_FORCE_PATH_STYLE', def: false, help: 'address the bucket in the path (most S3-compatible servers) instead of the host name', parse: bool, expect: 'true or false' },
+  { key: 'mediaS3AccessKeyId', env: 'MEDIA_S3_ACCESS_KEY_ID', def: '', help: "S3 access key (empty: the AWS SDK's standard sources, e.g. AWS_ACCESS_KEY_ID)", parse: nonEmpty, expect: 'an access key id' },
+  { key: 'mediaS3SecretAccessKey', env: 'MEDIA_S3_SECRET_ACCESS_KEY', def: '', help: 'S3 secret key, with MEDIA_S3_ACCESS_KEY_ID', parse: nonEmpty, expect: 'a secret access key' },
+  { key: 'mediaMaxBytes', env: 'MEDIA_MAX_BYTES', def: 10 * 1024 * 1024, help: 'largest picture upload in bytes; larger gets too_large', parse: int(1024, 1024 * 1024 * 1024), expect: 'an integer from 1024 to 1073741824' },
+  { key: 'mediaMaxPixels', env: 'MEDIA_MAX_PIXELS', def: 50_000_000, help: 'largest picture in pixels (width x height), checked before decoding; larger gets too_large', parse: int(1, 1_000_000_000), expect: 'an integer from 1 to 1000000000' },
+  { key: 'mediaUrlTtlMs', env: 'MEDIA_URL_TTL_MS', def: 3_600_000, help: 'picture URLs handed to members stay valid at least this long', parse: int(1000, 7 * 24 * 3_600_000), expect: 'an integer from 1000 to 604800000' },
+  { key: 'mediaUnsentTtlMs', env: 'MEDIA_UNSENT_TTL_MS', def: 24 * 3_600_000, help: 'uploads never sent in a message are deleted after this long', parse: int(1000, 365 * 24 * 3_600_000), expect: 'an integer from 1000 to 31536000000' },
+  { key: 'mediaSecret', env: 'MEDIA_SECRET', def: '', help: 'HMAC key of picture URLs, at least 32 characters; required with several nodes (empty: generated once into MEDIA_DIR)', parse: (r: string) => (r.length >= 32 ? r : undefined), expect: 'a string of at least 32 characters' },
+  { key: 'uploadRatePerMin', env: 'UPLOAD_RATE', def: 30, help: 'picture uploads per minute per user, sustained; more get rate_limited', parse: int(1, 1_000_000), expect: 'an integer from 1 to 1000000' },
+  { key: 'uploadBurst', env: 'UPLOAD_BURST', def: 10, help: 'picture uploads a user may make at once', parse: int(1, 1_000_000), expect: 'an integer from 1 to 1000000' },
 ] as never;
 
 export class ConfigError extends Error {
@@ -154,6 +188,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, argv: string[] 
   if (out.nodeId === '') out.nodeId = `${process.env.HOSTNAME ?? 'node'}-${process.pid}-${Math.random().toString(36).slice(2, 6)}`;
   if ((out.sendBurst as number) < (out.sendRatePerSec as number) / 10) {
     throw new ConfigError('Invalid configuration: SEND_BURST must be at least a tenth of SEND_RATE');
+  }
+  if (out.mediaStore === 's3' && out.mediaS3Bucket === '') {
+    throw new ConfigError('Invalid configuration: MEDIA_S3_BUCKET must be set when MEDIA_STORE is s3');
+  }
+  if ((out.mediaS3AccessKeyId === '') !== (out.mediaS3SecretAccessKey === '')) {
+    throw new ConfigError('Invalid configuration: MEDIA_S3_ACCESS_KEY_ID and MEDIA_S3_SECRET_ACCESS_KEY must be set together');
   }
   return Object.freeze(out) as unknown as Config;
 }

@@ -13,6 +13,7 @@ export const ERROR_CODES = {
   rate_limited: { status: 429, retryable: true, summary: 'Too many requests or connections; retry after `retryAfterMs`.' },
   unavailable: { status: 503, retryable: true, summary: 'The storage cannot be reached right now; nothing was changed. Retry (sends with the same clientId).' },
   internal: { status: 500, retryable: true, summary: 'An unexpected server error; it has been logged.' },
+  unsupported_media: { status: 415, retryable: false, summary: 'The upload is not a picture in a supported format (JPEG, PNG, WebP, GIF or AVIF, decided from its content); SVG is refused.' },
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_CODES;

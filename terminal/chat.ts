@@ -17,6 +17,8 @@ const HELP = `Commands:
 Anything else is sent to the open conversation.`;
 
 const time = (ms: number) => new Date(ms).toTimeString().slice(0, 5);
+/** A message's text as the terminal shows it: a picture as its size and caption. */
+const body = (m: Message) => (m.kind === 'picture' && m.picture ? `[picture ${m.picture.width}x${m.picture.height}]${m.text ? ` ${m.text}` : ''}` : m.text);
 
 export async function runChat(argv: string[]): Promise<void> {
   const { values } = parseArgs({
@@ -85,7 +87,7 @@ class ChatScreen {
     if (m.sender === this.me() && here) return; // shown when sent
     if (here) void this.client.markRead(m.conversationId, m.seq).catch(() => undefined);
     const where = here || !this.open ? '' : ` (chat with ${conv.title}; /open ${conv.title} to reply)`;
-    this.print(`[${time(m.sentAt)}] ${m.sender}${where}: ${m.text}`);
+    this.print(`[${time(m.sentAt)}] ${m.sender}${where}: ${body(m)}`);
   }
 
   private async onLine(line: string): Promise<void> {
@@ -119,7 +121,7 @@ class ChatScreen {
           if (list.length === 0) return this.print('no conversations yet');
           for (const c of list) {
             const unread = c.unread > 0 ? ` (${c.unread} unread)` : '';
-            this.print(`  ${c.title}${unread}: ${c.lastMessage ? `${c.lastMessage.sender}: ${c.lastMessage.text}` : '(empty)'}`);
+            this.print(`  ${c.title}${unread}: ${c.lastMessage ? `${c.lastMessage.sender}: ${body(c.lastMessage)}` : '(empty)'}`);
           }
           return;
         }
@@ -154,6 +156,6 @@ class ChatScreen {
     const conv = this.client.conversation(id)!;
     const older = conv.messages.slice(0, conv.messages.length - before);
     if (older.length === 0) return this.print('(no older messages)');
-    for (const m of older) this.print(`[${time(m.sentAt)}] ${m.sender}: ${m.text}`);
+    for (const m of older) this.print(`[${time(m.sentAt)}] ${m.sender}: ${body(m)}`);
   }
 }

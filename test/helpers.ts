@@ -84,7 +84,7 @@ export async function startServer(env: Record<string, string> = {}): Promise<Tes
   const tmp = tempDir();
   const db = await freshDatabase(tmp.dir, 'parley');
   const config: Config = loadConfig({
-    HOST: '127.0.0.1', PORT: '0', LOG_LEVEL: 'warn', DATABASE_URL: db.url, SQLITE_SYNCHRONOUS: 'normal', ...env,
+    HOST: '127.0.0.1', PORT: '0', LOG_LEVEL: 'warn', DATABASE_URL: db.url, SQLITE_SYNCHRONOUS: 'normal', MEDIA_DIR: join(tmp.dir, 'media'), ...env,
   });
   const app = buildApp(config);
   const port = await app.listen();
@@ -103,8 +103,8 @@ export async function startServer(env: Record<string, string> = {}): Promise<Tes
 /** Starts `parley serve` as a child process (for crash tests); resolves when it listens. */
 export async function spawnServer(env: Record<string, string>): Promise<{ child: ChildProcess; port: number; url: string; exited: Promise<number | null>; output(): string }> {
   const child = spawn(process.execPath, [join(ROOT, 'bin/parley.js'), 'serve'], {
-    // info: the port is read from the 'parley listening' log line.
-    env: { ...process.env, HOST: '127.0.0.1', PORT: '0', ...env, LOG_LEVEL: env.LOG_LEVEL ?? 'info' },
+    // At least info: the port is read from the 'parley listening' log line.
+    env: { ...process.env, HOST: '127.0.0.1', PORT: '0', ...env, LOG_LEVEL: env.LOG_LEVEL === 'debug' || env.LOG_LEVEL === 'trace' ? env.LOG_LEVEL : 'info' },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));

@@ -1,5 +1,5 @@
 import type {
-  Conversation, ConversationResult, ConversationsResult, HistoryResult, LoginResult, MemberReceipt, Message, PresenceResult, ResultOf, SendResult, SyncResult,
+  Conversation, ConversationResult, ConversationsResult, HistoryResult, LoginResult, MediaInfo, MemberReceipt, Message, PresenceResult, ResultOf, SendResult, SyncResult,
 } from '../../src/protocol/schemas.js';
 import { Backoff } from './backoff.js';
 import { ConversationList, messageStatus, type ConversationView, type MessageStatus } from './conversations.js';
@@ -33,6 +33,17 @@ export type ConnectionState =
   | 'loggedOut';
 
 export type SendTarget = { to: string } | { conversationId: string };
+
+/** The bytes of a picture to upload. */
+export type PictureData = Blob | ArrayBuffer | Uint8Array;
+
+export interface UploadOptions {
+  /**
+   * Upload progress in bytes. In a browser (XMLHttpRequest) it is called as
+   * the bytes go out; elsewhere (fetch) once, when the upload is complete.
+   */
+  onProgress?(sent: number, total: number): void;
+}
 
 export interface ParleyClientOptions {
   /** WebSocket URL of the server, e.g. ws://localhost:8080/v1/ws. */
@@ -97,6 +108,8 @@ export interface PendingSend {
   clientId: string;
   target: SendTarget;
   text: string;
+  /** A picture message: the uploaded picture's id (`text` is its caption). */
+  media?: string;
   /** When send() was called, ms since the epoch. */
   createdAt: number;
 }
@@ -306,12 +319,46 @@ export class ParleyClient extends Emitter<ClientEvents> {
    * stored message; rejects only when the server refuses it for good.
    */
   send(target: SendTarget, text: string, clientId: string = randomId()): Promise<Message> {
-    const item: OutboxItem = { clientId, target, text, createdAt: Date.now() };
+    return this.enqueue({ clientId, target, text, createdAt: Date.now() });
+  }
+
+  private enqueue(item: OutboxItem): Promise<Message> {
+    const clientId = item.clientId;
     this.outbox.push(item);
     this.saveOutbox();
     const done = new Promise<Message>((resolve, reject) => this.waiters.set(clientId, { resolve, reject }));
     if (this._state === 'online' || this._state === 'syncing') this.transmit(item);
     return done;
+  }
+
+  /**
+   * Uploads a picture over HTTP (to the server of the WebSocket URL, with the
+   * session token) and resolves with what the server made of it: its id for
+   * sendPicture, its size and a tiny placeholder to show at once. Needs a
+   * logged-in session (after start()). Rejects with ParleyError: the server's
+   * code (`unsupported_media`, `too_large`, `rate_limited`, ...) or `closed`
+   * when the server could not be reached.
+   */
+  async uploadPicture(data: PictureData, opts: UploadOptions = {}): Promise<MediaInfo> {
+    const token = this.session?.token;
+    if (!token) throw new ParleyError('unauthorized', 'not logged in yet: call start() first');
+    const url = new URL('/v1/media', this.opts.url.replace(/^ws(s?):/i, 'http$1:')).toString();
+    const total = data instanceof Blob ? data.size : data.byteLength;
+    const XHR = (globalThis as { XMLHttpRequest?: XhrConstructor }).XMLHttpRequest;
+    const { status, body } = XHR ? await xhrUpload(XHR, url, token, data, total, opts) : await fetchUpload(url, token, data, total, opts);
+    if (status === 201) return (body as { media: MediaInfo }).media;
+    const e = (body as { error?: { code: string; message: string; retryAfterMs?: number } } | undefined)?.error;
+    throw new ParleyError(e?.code ?? 'internal', e?.message ?? `upload failed with HTTP ${status}`, e?.retryAfterMs);
+  }
+
+  /**
+   * Sends an uploaded picture (from uploadPicture) with an optional caption.
+   * Like send(), it goes through the outbox and is retried with the same
+   * client id until acknowledged. Only the uploader may send a picture: any
+   * other id is refused with `not_found`.
+   */
+  sendPicture(target: SendTarget, mediaId: string, caption = '', clientId: string = randomId()): Promise<Message> {
+    return this.enqueue({ clientId, target, text: caption, media: mediaId, createdAt: Date.now() });
   }
 
   /** Marks a conversation read up to `seq` (default: its last message) on all your devices; the other members see it. */
@@ -723,7 +770,7 @@ export class ParleyClient extends Emitter<ClientEvents> {
   private transmit(item: OutboxItem): void {
     if (this.inFlight.has(item.clientId)) return;
     this.inFlight.add(item.clientId);
-    this.request('send', { ...item.target, text: item.text, clientId: item.clientId }).then(
+    this.request('send', { ...item.target, text: item.text, clientId: item.clientId, ...(item.media === undefined ? {} : { media: item.media }) }).then(
       (r) => this.acked(item, r),
       (err: ParleyError) => this.sendError(item, err),
     );
@@ -765,4 +812,61 @@ export class ParleyClient extends Emitter<ClientEvents> {
   private saveOutbox(): void {
     this.storage.set(KEY_OUTBOX, JSON.stringify(this.outbox));
   }
+}
+
+type UploadReply = { status: number; body: unknown };
+
+/** The slice of the browser's XMLHttpRequest the upload uses (the SDK is compiled without the DOM types). */
+interface XhrLike {
+  readonly status: number;
+  readonly responseText: string;
+  readonly upload: { onprogress: ((e: { loaded: number; total: number; lengthComputable: boolean }) => void) | null };
+  onload: (() => void) | null;
+  onerror: (() => void) | null;
+  onabort: (() => void) | null;
+  open(method: string, url: string): void;
+  setRequestHeader(name: string, value: string): void;
+  send(body: Blob | ArrayBuffer): void;
+}
+type XhrConstructor = new () => XhrLike;
+
+function parseBody(text: string): unknown {
+  try {
+    return JSON.parse(text) as unknown;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Bytes as a request body that the DOM's typings (the web app checks the SDK with them) and Node's both accept. */
+function asBody(data: PictureData): Blob | ArrayBuffer {
+  return data instanceof Uint8Array ? new Blob([data as Uint8Array<ArrayBuffer>]) : data;
+}
+
+/** A browser upload with progress events. */
+function xhrUpload(XHR: XhrConstructor, url: string, token: string, data: PictureData, total: number, opts: UploadOptions): Promise<UploadReply> {
+  return new Promise((resolve, reject) => {
+    const xhr = new XHR();
+    xhr.open('POST', url);
+    xhr.setRequestHeader('authorization', `Bearer ${token}`);
+    xhr.setRequestHeader('content-type', 'application/octet-stream');
+    if (opts.onProgress) xhr.upload.onprogress = (e) => opts.onProgress!(e.loaded, e.lengthComputable ? e.total : total);
+    xhr.onload = () => resolve({ status: xhr.status, body: parseBody(xhr.responseText) });
+    xhr.onerror = () => reject(new ParleyError('closed', 'upload failed: the server could not be reached'));
+    xhr.onabort = xhr.onerror;
+    xhr.send(asBody(data));
+  });
+}
+
+/** An upload with fetch (Node, workers): progress is reported once, at the end. */
+async function fetchUpload(url: string, token: string, data: PictureData, total: number, opts: UploadOptions): Promise<UploadReply> {
+  let res: Response;
+  try {
+    res = await fetch(url, { method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/octet-stream' }, body: asBody(data) });
+  } catch (err) {
+    throw new ParleyError('closed', `upload failed: ${(err as Error).message}`);
+  }
+  const body = parseBody(await res.text());
+  if (res.ok) opts.onProgress?.(total, total);
+  return { status: res.status, body };
 }

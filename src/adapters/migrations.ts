@@ -112,6 +112,34 @@ migrations['0003_accounts'] = {
   },
 };
 
+migrations['0004_media'] = {
+  async up(db: Kysely<unknown>) {
+    // One row per upload. The bytes are in the MediaStore under blob_key and
+    // thumb_key (content-addressed: several rows may share a key).
+    await db.schema.createTable('media')
+      .addColumn('id', 'text', (c) => c.primaryKey())
+      .addColumn('uploader_id', 'bigint', (c) => c.notNull())
+      .addColumn('blob_key', 'text', (c) => c.notNull())
+      .addColumn('mime', 'text', (c) => c.notNull())
+      .addColumn('size', 'bigint', (c) => c.notNull())
+      .addColumn('width', 'integer', (c) => c.notNull())
+      .addColumn('height', 'integer', (c) => c.notNull())
+      .addColumn('thumb_key', 'text', (c) => c.notNull())
+      .addColumn('thumb_width', 'integer', (c) => c.notNull())
+      .addColumn('thumb_height', 'integer', (c) => c.notNull())
+      .addColumn('placeholder', 'text', (c) => c.notNull())
+      .addColumn('created_at', 'bigint', (c) => c.notNull())
+      // First sent in a message; null while unsent. Unsent uploads expire.
+      .addColumn('sent_at', 'bigint')
+      .execute();
+    // The sweep of expired unsent uploads, and "is this blob still used" before a blob is deleted.
+    await db.schema.createIndex('media_unsent').on('media').columns(['sent_at', 'created_at']).execute();
+    await db.schema.createIndex('media_blob').on('media').column('blob_key').execute();
+    await db.schema.createIndex('media_thumb').on('media').column('thumb_key').execute();
+    // Picture messages keep their picture (id, size, placeholder) as JSON in messages.meta, like system events.
+  },
+};
+
 export async function migrateToLatest(db: Kysely<unknown>): Promise<string[]> {
   const migrator = new Migrator({
     db,

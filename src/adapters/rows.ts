@@ -1,5 +1,5 @@
 /** Row shapes and row-to-record mapping shared by the SQL adapters (the SQL itself differs). */
-import type { StoredConversation, StoredMessage, SystemEvent } from '../ports/store.js';
+import type { StoredConversation, StoredMedia, StoredMessage, StoredPicture, SystemEvent } from '../ports/store.js';
 
 export interface MessageRow {
   id: number; conv_id: number; seq: number; sender_id: number; client_id: string; kind: string; body: string; meta: string | null; created_at: number;
@@ -23,11 +23,36 @@ export const visibleLastSeq = (r: MembershipRow) => (r.left_seq !== null ? r.lef
 export function toStoredMessage(r: MessageRow, sender: string): StoredMessage {
   const m: StoredMessage = {
     id: r.id, conversationId: r.conv_id, seq: r.seq, senderId: r.sender_id, sender,
-    clientId: r.client_id, kind: r.kind as 'text' | 'system', text: r.body, sentAt: r.created_at,
+    clientId: r.client_id, kind: r.kind as StoredMessage['kind'], text: r.body, sentAt: r.created_at,
   };
-  if (r.meta) m.system = JSON.parse(r.meta) as SystemEvent;
+  if (r.meta) {
+    if (r.kind === 'picture') m.picture = JSON.parse(r.meta) as StoredPicture;
+    else m.system = JSON.parse(r.meta) as SystemEvent;
+  }
   return m;
 }
+
+/** The picture a message keeps in its `meta`. */
+export const pictureMeta = (m: StoredMedia): string => JSON.stringify({
+  id: m.id, mime: m.mime, width: m.width, height: m.height, thumbWidth: m.thumbWidth, thumbHeight: m.thumbHeight, placeholder: m.placeholder,
+} satisfies StoredPicture);
+
+export interface MediaRow {
+  id: string; uploader_id: number; blob_key: string; mime: string; size: number; width: number; height: number;
+  thumb_key: string; thumb_width: number; thumb_height: number; placeholder: string; created_at: number; sent_at: number | null;
+}
+
+export const MEDIA_COLUMNS = 'id, uploader_id, blob_key, mime, size, width, height, thumb_key, thumb_width, thumb_height, placeholder, created_at, sent_at';
+
+export const toStoredMedia = (r: MediaRow): StoredMedia => ({
+  id: r.id, uploaderId: r.uploader_id, key: r.blob_key, mime: r.mime, size: r.size, width: r.width, height: r.height,
+  thumbKey: r.thumb_key, thumbWidth: r.thumb_width, thumbHeight: r.thumb_height, placeholder: r.placeholder, createdAt: r.created_at, sentAt: r.sent_at,
+});
+
+/** The values of a media row, in MEDIA_COLUMNS order. */
+export const mediaValues = (m: StoredMedia) => [
+  m.id, m.uploaderId, m.key, m.mime, m.size, m.width, m.height, m.thumbKey, m.thumbWidth, m.thumbHeight, m.placeholder, m.createdAt, m.sentAt,
+] as const;
 
 /** A conversation as the membership's user sees it, from its row, current members and last visible message. */
 export function toStoredConversation(r: MembershipRow, members: MemberRow[], last: StoredMessage | undefined, ownName: string): StoredConversation {

@@ -3,14 +3,15 @@ import pg from 'pg';
 import { AccountQueries } from './accounts.js';
 import { migrateToLatest } from './migrations.js';
 import type {
-  GroupChange, GroupOutcome, Recipient, Store, StoredAccount, StoredConversation, StoredDevice, StoredDeviceInfo, StoredMessage, StoredUser,
+  GroupChange, GroupOutcome, Recipient, Store, StoredAccount, StoredConversation, StoredDevice, StoredDeviceInfo, StoredMedia, StoredMessage, StoredPicture, StoredUser,
   SyncPage, SystemEvent, WriteItem, WriteOutcome,
 } from '../ports/store.js';
 import { systemText } from './system-text.js';
 import { planGroupChange } from './group-change.js';
 import {
-  MEMBERSHIP_COLUMNS as MEMBERSHIP_COLS, MESSAGE_COLUMNS as MESSAGE_COLS, toStoredConversation, toStoredMessage, visibleLastSeq,
-  type MemberRow, type MembershipRow, type MessageRow,
+  MEDIA_COLUMNS as MEDIA_COLS, MEMBERSHIP_COLUMNS as MEMBERSHIP_COLS, MESSAGE_COLUMNS as MESSAGE_COLS, mediaValues, pictureMeta,
+  toStoredConversation, toStoredMedia, toStoredMessage, visibleLastSeq,
+  type MediaRow, type MemberRow, type MembershipRow, type MessageRow,
 } from './rows.js';
 
 type Db = Kysely<unknown>;
@@ -26,6 +27,7 @@ const types = {
 
 const MESSAGE_COLUMNS = sql.raw(MESSAGE_COLS);
 const MEMBERSHIP_COLUMNS = sql.raw(MEMBERSHIP_COLS);
+const MEDIA_COLUMNS = sql.raw(MEDIA_COLS);
 
 /** A change to one membership row, accumulated over a batch and written once. */
 interface MembershipChange {
@@ -155,6 +157,16 @@ export class PostgresStore implements Store {
       for (const d of dups) seen.set(`${d.sender_id}:${d.client_id}`, d);
     }
 
+    // 1b. Pictures: lock the uploads being sent (before any other lock, in id order), so that the
+    // sweep of unsent uploads either sees them sent or deletes them before this batch reads them.
+    const mediaIds = [...new Set(sends.filter((s) => s.it.mediaId !== undefined).map((s) => s.it.mediaId!))].sort();
+    const mediaRows = new Map<string, MediaRow>();
+    if (mediaIds.length > 0) {
+      for (const r of await this.rows<MediaRow>(sql`SELECT ${MEDIA_COLUMNS} FROM media WHERE id = ANY(${mediaIds}::text[]) ORDER BY id FOR UPDATE`, tx)) {
+        mediaRows.set(r.id, r);
+      }
+    }
+
     // 2. Direct conversations, created on first use (concurrent creators meet at the unique key).
     const directKeys = new Map<string, [number, number]>();
     for (const { it } of sends) {
@@ -197,7 +209,9 @@ export class PostgresStore implements Store {
     };
 
     // 4. Compute seqs, positions and membership changes in memory.
-    const newMessages: { i: number; convId: number; seq: number; senderId: number; clientId: string; text: string; at: number; recipients: Recipient[] }[] = [];
+    const newMessages: {
+      i: number; convId: number; seq: number; senderId: number; clientId: string; text: string; at: number; recipients: Recipient[]; picture: string | null;
+    }[] = [];
     const log: { userId: number; pos: number; convId: number; seq: number }[] = [];
     const changes = new Map<string, MembershipChange>();
     const firstInBatch = new Map<string, number>();
@@ -221,6 +235,16 @@ export class PostgresStore implements Store {
         if (dup) {
           out[i] = { ok: true, kind: 'send', duplicate: true, message: this.toMessage(dup) };
           return;
+        }
+        let picture: string | null = null;
+        if (it.mediaId !== undefined) {
+          // Only the uploader may send a picture; anyone else learns nothing about it.
+          const media = mediaRows.get(it.mediaId);
+          if (!media || media.uploader_id !== it.senderId) {
+            out[i] = { ok: false, code: 'not_found', message: 'no such picture' };
+            return;
+          }
+          picture = pictureMeta(toStoredMedia(media));
         }
         const me = rows.find((r) => r.user_id === it.senderId);
         if (!me || me.left_seq !== null) {
@@ -249,7 +273,7 @@ export class PostgresStore implements Store {
         }
         // A retry later in this same batch gets this message.
         firstInBatch.set(`${it.senderId}:${it.clientId}`, i);
-        newMessages.push({ i, convId, seq, senderId: it.senderId, clientId: it.clientId, text: it.text, at: it.sentAt, recipients });
+        newMessages.push({ i, convId, seq, senderId: it.senderId, clientId: it.clientId, text: it.text, at: it.sentAt, recipients, picture });
         return;
       }
       const m = rows.find((r) => r.user_id === it.userId);
@@ -295,20 +319,25 @@ export class PostgresStore implements Store {
     if (newMessages.length > 0) {
       const ids = await this.rows<{ id: number; conv_id: number; seq: number }>(sql`
         INSERT INTO messages (conv_id, seq, sender_id, client_id, kind, body, meta, created_at)
-        SELECT c, s, u, k, 'text', b, NULL, t FROM unnest(
+        SELECT c, s, u, k, CASE WHEN p IS NULL THEN 'text' ELSE 'picture' END, b, p, t FROM unnest(
           ${newMessages.map((m) => m.convId)}::bigint[], ${newMessages.map((m) => m.seq)}::bigint[], ${newMessages.map((m) => m.senderId)}::bigint[],
-          ${newMessages.map((m) => m.clientId)}::text[], ${newMessages.map((m) => m.text)}::text[], ${newMessages.map((m) => m.at)}::bigint[]
-        ) AS v(c, s, u, k, b, t)
+          ${newMessages.map((m) => m.clientId)}::text[], ${newMessages.map((m) => m.text)}::text[], ${newMessages.map((m) => m.at)}::bigint[],
+          ${newMessages.map((m) => m.picture)}::text[]
+        ) AS v(c, s, u, k, b, t, p)
         RETURNING id, conv_id, seq`, tx);
       const idOf = new Map(ids.map((r) => [`${r.conv_id}:${r.seq}`, r.id]));
       for (const m of newMessages) {
-        out[m.i] = {
-          ok: true, kind: 'send', duplicate: false, recipients: m.recipients,
-          message: {
-            id: idOf.get(`${m.convId}:${m.seq}`)!, conversationId: m.convId, seq: m.seq, senderId: m.senderId, sender: this.names.get(m.senderId) ?? '?',
-            clientId: m.clientId, kind: 'text', text: m.text, sentAt: m.at,
-          },
+        const message: StoredMessage = {
+          id: idOf.get(`${m.convId}:${m.seq}`)!, conversationId: m.convId, seq: m.seq, senderId: m.senderId, sender: this.names.get(m.senderId) ?? '?',
+          clientId: m.clientId, kind: m.picture === null ? 'text' : 'picture', text: m.text, sentAt: m.at,
         };
+        if (m.picture !== null) message.picture = JSON.parse(m.picture) as StoredPicture;
+        out[m.i] = { ok: true, kind: 'send', duplicate: false, recipients: m.recipients, message };
+      }
+      const sentPictures = newMessages.filter((m) => m.picture !== null);
+      if (sentPictures.length > 0) {
+        const ids = [...new Set(sentPictures.map((m) => (JSON.parse(m.picture!) as StoredPicture).id))];
+        await sql`UPDATE media SET sent_at = ${sentPictures[0]!.at} WHERE id = ANY(${ids}::text[]) AND sent_at IS NULL`.execute(tx);
       }
       for (const r of repeats) {
         const first = out[r.of];
@@ -380,6 +409,35 @@ export class PostgresStore implements Store {
         ${col('readSeq')}::bigint[], ${col('deliveredSeq')}::bigint[], ${col('recount')}::boolean[]
       ) AS v(user_id, conv_id, pos, unread, read_seq, delivered_seq, recount)
       WHERE mb.user_id = v.user_id AND mb.conv_id = v.conv_id`.execute(tx);
+  }
+
+  // ---------------------------------------------------------------- media
+
+  async createMedia(media: StoredMedia): Promise<void> {
+    const v = mediaValues(media);
+    await sql`INSERT INTO media (${MEDIA_COLUMNS}) VALUES (${sql.join(v.map((x) => sql`${x}`))})`.execute(this.db);
+  }
+
+  async media(id: string): Promise<StoredMedia | undefined> {
+    const [row] = await this.rows<MediaRow>(sql`SELECT ${MEDIA_COLUMNS} FROM media WHERE id = ${id}`);
+    return row && toStoredMedia(row);
+  }
+
+  async deleteUnsentMedia(createdBefore: number, limit: number): Promise<StoredMedia[]> {
+    // Uploads locked by a batch that is sending them are skipped (not waited for): that batch marks them sent.
+    const rows = await this.rows<MediaRow>(sql`
+      DELETE FROM media WHERE id IN (
+        SELECT id FROM media WHERE sent_at IS NULL AND created_at < ${createdBefore} ORDER BY id LIMIT ${limit} FOR UPDATE SKIP LOCKED)
+      RETURNING ${MEDIA_COLUMNS}`);
+    return rows.map(toStoredMedia);
+  }
+
+  async mediaKeysInUse(keys: string[]): Promise<Set<string>> {
+    if (keys.length === 0) return new Set();
+    const rows = await this.rows<{ k: string }>(sql`
+      SELECT blob_key AS k FROM media WHERE blob_key = ANY(${keys}::text[])
+      UNION SELECT thumb_key FROM media WHERE thumb_key = ANY(${keys}::text[])`);
+    return new Set(rows.map((r) => r.k));
   }
 
   // ---------------------------------------------------------------- groups

@@ -7,13 +7,13 @@ import { migrateToLatest } from './migrations.js';
 import { systemText } from './system-text.js';
 import { planGroupChange } from './group-change.js';
 import {
-  MEMBERSHIP_COLUMNS, MESSAGE_COLUMNS, toStoredConversation, toStoredMessage, visibleLastSeq,
-  type MemberRow, type MembershipRow, type MessageRow,
+  MEDIA_COLUMNS, MEMBERSHIP_COLUMNS, MESSAGE_COLUMNS, mediaValues, pictureMeta, toStoredConversation, toStoredMedia, toStoredMessage, visibleLastSeq,
+  type MediaRow, type MemberRow, type MembershipRow, type MessageRow,
 } from './rows.js';
 import { startCheckpointer } from './sqlite-checkpointer.js';
 import type { Worker } from 'node:worker_threads';
 import type {
-  GroupChange, GroupOutcome, Recipient, SendTarget, Store, StoredAccount, StoredConversation, StoredDevice, StoredDeviceInfo, StoredMessage, StoredUser,
+  GroupChange, GroupOutcome, Recipient, SendTarget, Store, StoredAccount, StoredConversation, StoredDevice, StoredDeviceInfo, StoredMedia, StoredMessage, StoredPicture, StoredUser,
   SyncPage, SystemEvent, WriteItem, WriteOutcome,
 } from '../ports/store.js';
 
@@ -66,6 +66,13 @@ function prepareStatements(db: Database.Database) {
     contacts: p(`SELECT DISTINCT b.user_id FROM memberships a JOIN memberships b ON b.conv_id = a.conv_id
                  WHERE a.user_id = ? AND a.left_seq IS NULL AND b.left_seq IS NULL AND b.user_id != a.user_id`).pluck(),
     ping: p('SELECT 1').pluck(),
+
+    insertMedia: p(`INSERT INTO media (${MEDIA_COLUMNS}) VALUES (${MEDIA_COLUMNS.split(',').map(() => '?').join(', ')})`),
+    mediaById: p(`SELECT ${MEDIA_COLUMNS} FROM media WHERE id = ?`),
+    markMediaSent: p('UPDATE media SET sent_at = ? WHERE id = ? AND sent_at IS NULL'),
+    unsentMedia: p(`SELECT ${MEDIA_COLUMNS} FROM media WHERE sent_at IS NULL AND created_at < ? ORDER BY created_at LIMIT ?`),
+    deleteMedia: p('DELETE FROM media WHERE id = ?'),
+    mediaKeyUsed: p('SELECT EXISTS (SELECT 1 FROM media WHERE blob_key = ?) OR EXISTS (SELECT 1 FROM media WHERE thumb_key = ?)').pluck(),
   };
 }
 type Statements = ReturnType<typeof prepareStatements>;
@@ -225,9 +232,19 @@ export class SqliteStore implements Store {
   private sendOne(item: Extract<WriteItem, { kind: 'send' }>, positions: PositionCounter): WriteOutcome {
     const dup = this.s.messageByClientId.get(item.senderId, item.clientId) as MessageRow | undefined;
     if (dup) return { ok: true, kind: 'send', duplicate: true, message: this.toMessage(dup) };
+    let picture: StoredPicture | undefined;
+    if (item.mediaId !== undefined) {
+      // Only the uploader may send a picture; anyone else learns nothing about it.
+      const media = this.s.mediaById.get(item.mediaId) as MediaRow | undefined;
+      if (!media || media.uploader_id !== item.senderId) return { ok: false, code: 'not_found', message: 'no such picture' };
+      picture = JSON.parse(pictureMeta(toStoredMedia(media))) as StoredPicture;
+    }
     const convId = this.targetConversation(item.senderId, item.target, item.sentAt);
     if (convId === undefined) return { ok: false, code: 'not_found', message: 'no such conversation' };
-    const { message, recipients } = this.appendMessage(convId, item.senderId, item.clientId, 'text', item.text, undefined, item.sentAt, positions);
+    const { message, recipients } = picture
+      ? this.appendMessage(convId, item.senderId, item.clientId, 'picture', item.text, picture, item.sentAt, positions)
+      : this.appendMessage(convId, item.senderId, item.clientId, 'text', item.text, undefined, item.sentAt, positions);
+    if (picture) this.s.markMediaSent.run(item.sentAt, picture.id);
     return { ok: true, kind: 'send', duplicate: false, message, recipients };
   }
 
@@ -243,13 +260,13 @@ export class SqliteStore implements Store {
    * current member (`extra` users too: a removed member gets their removal).
    */
   private appendMessage(
-    convId: number, senderId: number, clientId: string, kind: 'text' | 'system', text: string, system: SystemEvent | undefined,
+    convId: number, senderId: number, clientId: string, kind: StoredMessage['kind'], text: string, attachment: SystemEvent | StoredPicture | undefined,
     now: number, positions: PositionCounter, extra: number[] = [],
   ): { message: StoredMessage; recipients: Recipient[] } {
     const s = this.s;
     const seq = (s.convSeq.get(convId) as number) + 1;
     s.setConvSeq.run(seq, now, convId);
-    const r = s.insertMessage.run(convId, seq, senderId, clientId, kind, text, system ? JSON.stringify(system) : null, now);
+    const r = s.insertMessage.run(convId, seq, senderId, clientId, kind, text, attachment ? JSON.stringify(attachment) : null, now);
     const members = s.activeMemberIds.all(convId) as number[];
     const recipients: Recipient[] = [];
     for (const userId of extra.length ? [...new Set([...members, ...extra])] : members) {
@@ -263,7 +280,8 @@ export class SqliteStore implements Store {
       id: Number(r.lastInsertRowid), conversationId: convId, seq, senderId, sender: this.nameOf(senderId),
       clientId, kind, text, sentAt: now,
     };
-    if (system) message.system = system;
+    if (attachment && kind === 'system') message.system = attachment as SystemEvent;
+    if (attachment && kind === 'picture') message.picture = attachment as StoredPicture;
     return { message, recipients };
   }
 
@@ -317,6 +335,30 @@ export class SqliteStore implements Store {
     if (b !== a) this.s.insertMembership.run(b, id, 'member', now);
     this.createdDirect.set(key, id);
     return id;
+  }
+
+  // ---------------------------------------------------------------- media
+
+  async createMedia(media: StoredMedia): Promise<void> {
+    this.s.insertMedia.run(...mediaValues(media));
+  }
+
+  async media(id: string): Promise<StoredMedia | undefined> {
+    const row = this.s.mediaById.get(id) as MediaRow | undefined;
+    return row && toStoredMedia(row);
+  }
+
+  async deleteUnsentMedia(createdBefore: number, limit: number): Promise<StoredMedia[]> {
+    // The write lock orders this against sends: a send either committed first (sent_at is set) or finds nothing.
+    return this.db.transaction(() => {
+      const rows = this.s.unsentMedia.all(createdBefore, limit) as MediaRow[];
+      for (const r of rows) this.s.deleteMedia.run(r.id);
+      return rows.map(toStoredMedia);
+    }).immediate();
+  }
+
+  async mediaKeysInUse(keys: string[]): Promise<Set<string>> {
+    return new Set(keys.filter((k) => this.s.mediaKeyUsed.get(k, k) === 1));
   }
 
   // ---------------------------------------------------------------- groups

@@ -3,6 +3,7 @@ import type { ClientFrame } from '../protocol/schemas.js';
 import type { AccountService } from '../service/accounts.js';
 import type { ChatService, Session } from '../service/chat.js';
 import type { Sink } from '../service/hub.js';
+import type { MediaService } from '../service/media.js';
 import type { PresenceService } from '../service/presence.js';
 import type { TypingService } from '../service/typing.js';
 
@@ -11,6 +12,7 @@ export interface Services {
   chat: ChatService;
   presence: PresenceService;
   typing: TypingService;
+  media: MediaService;
 }
 
 type SessionFrame = Exclude<ClientFrame, { type: 'login' } | { type: 'register' } | { type: 'ping' }>;
@@ -26,10 +28,12 @@ export async function handle(s: Services, session: Session, frame: SessionFrame,
       return s.accounts.revokeDevice(session, frame.deviceId);
     case 'changePassword':
       return s.accounts.changePassword(session, { oldPassword: frame.oldPassword, newPassword: frame.newPassword }, address);
-    case 'send':
+    case 'send': {
+      const media = frame.media === undefined ? {} : { media: frame.media };
       return chat.send(session, 'to' in frame
-        ? { clientId: frame.clientId, to: frame.to, text: frame.text }
-        : { clientId: frame.clientId, conversationId: frame.conversationId, text: frame.text }, origin);
+        ? { clientId: frame.clientId, to: frame.to, text: frame.text, ...media }
+        : { clientId: frame.clientId, conversationId: frame.conversationId, text: frame.text, ...media }, origin);
+    }
     case 'sync':
       return chat.sync(session, frame.token, frame.limit);
     case 'history':

@@ -54,6 +54,28 @@ export type SystemEvent = {
   title?: string;
 };
 
+/** What a picture message carries of its picture: everything a reader needs to lay it out (URLs are signed when it is read). */
+export interface StoredPicture {
+  id: string;
+  mime: string;
+  width: number;
+  height: number;
+  thumbWidth: number;
+  thumbHeight: number;
+  placeholder: string;
+}
+
+/** One upload (a `media` row). The bytes are in the MediaStore under `key` and `thumbKey`. */
+export interface StoredMedia extends StoredPicture {
+  uploaderId: number;
+  key: string;
+  size: number;
+  thumbKey: string;
+  createdAt: number;
+  /** When it was first sent in a message; null while unsent (unsent uploads expire). */
+  sentAt: number | null;
+}
+
 export interface StoredMessage {
   id: number;
   conversationId: number;
@@ -61,9 +83,11 @@ export interface StoredMessage {
   senderId: number;
   sender: string;
   clientId: string;
-  kind: 'text' | 'system';
+  kind: 'text' | 'system' | 'picture';
+  /** The text, a picture's caption, or a system message's summary. */
   text: string;
   system?: SystemEvent;
+  picture?: StoredPicture;
   sentAt: number;
 }
 
@@ -91,7 +115,11 @@ export type SendTarget = { kind: 'user'; userId: number } | { kind: 'conversatio
 
 /** A change to commit in a batch: a message, or a read / delivered position. */
 export type WriteItem =
-  | { kind: 'send'; senderId: number; clientId: string; target: SendTarget; text: string; sentAt: number }
+  | {
+      kind: 'send'; senderId: number; clientId: string; target: SendTarget; text: string; sentAt: number;
+      /** A picture message: the upload's id. Only its uploader may send it; anyone else gets not_found. */
+      mediaId?: string;
+    }
   | { kind: 'read' | 'delivered'; userId: number; conversationId: number; seq: number; at: number };
 
 export type Recipient = { userId: number; pos: number };
@@ -184,4 +212,20 @@ export interface Store {
   usernames(userIds: number[]): Promise<Map<number, string>>;
   setLastActive(userId: number, at: number): Promise<void>;
   lastActive(userIds: number[]): Promise<Map<number, number>>;
+
+  // Pictures. A send with `mediaId` is checked in `write`, in its transaction:
+  // the upload must exist and belong to the sender (else not_found, and
+  // nothing of that item is stored); the message keeps a copy of the
+  // StoredPicture, and the upload's `sentAt` is set if it was null.
+
+  createMedia(media: StoredMedia): Promise<void>;
+  media(id: string): Promise<StoredMedia | undefined>;
+  /**
+   * Deletes at most `limit` uploads created before `createdBefore` that were
+   * never sent, and returns them. Atomic with respect to `write`: an upload
+   * being sent is either sent (and kept) or deleted (and the send gets not_found).
+   */
+  deleteUnsentMedia(createdBefore: number, limit: number): Promise<StoredMedia[]>;
+  /** Which of these blob keys some upload (as picture or thumbnail) still refers to. */
+  mediaKeysInUse(keys: string[]): Promise<Set<string>>;
 }

@@ -41,15 +41,34 @@ export const SystemEvent = Type.Object({
 }, { description: 'What a system message records: a change of membership or title.' });
 export type SystemEvent = Static<typeof SystemEvent>;
 
+export const MediaId = Type.String({ pattern: '^[A-Za-z0-9_-]{16,64}$', description: 'Opaque id of an uploaded picture (from POST /v1/media).' });
+
+export const Placeholder = Type.String({ maxLength: 1400, description: 'A tiny preview (about 16 px on the long side) as a `data:image/webp;base64,...` URL, under 1 KB: draw it stretched and blurred until the picture arrives.' });
+
+export const Picture = Type.Object({
+  id: MediaId,
+  mime: Type.String({ description: 'Content type of the picture at `url` (decided from its content): image/jpeg, image/png or image/webp.' }),
+  width: Type.Integer({ minimum: 1, description: 'Width in pixels, after the camera orientation was applied.' }),
+  height: Type.Integer({ minimum: 1 }),
+  placeholder: Placeholder,
+  url: Type.String({ description: 'Signed, expiring relative URL of the picture (`/v1/media/{id}?expires=...&sig=...`); works without an Authorization header.' }),
+  thumbUrl: Type.String({ description: 'Signed, expiring relative URL of the WebP thumbnail (`/v1/media/{id}/thumb?...`).' }),
+  thumbWidth: Type.Integer({ minimum: 1 }),
+  thumbHeight: Type.Integer({ minimum: 1 }),
+  expiresAt: Type.Integer({ description: 'When `url` and `thumbUrl` stop working, ms since the epoch. Fetch the message again (history, sync) for fresh ones.' }),
+}, { description: 'The picture of a picture message, with URLs signed for you when the message was sent to you.' });
+export type Picture = Static<typeof Picture>;
+
 export const Message = Type.Object({
   id: Type.String({ description: 'Server-assigned message id.' }),
   conversationId: ConversationId,
   seq: Seq,
   sender: Username,
   clientId: Type.String({ description: 'The sender\'s client id (server-chosen for system messages).' }),
-  kind: Type.Union([Type.Literal('text'), Type.Literal('system')], { description: '`text`: written by a user; `system`: a membership or title change, described in `system`.' }),
-  text: Type.String({ description: 'The text, or for a system message a readable summary of it.' }),
+  kind: Type.Union([Type.Literal('text'), Type.Literal('system'), Type.Literal('picture')], { description: '`text`: written by a user; `system`: a membership or title change, described in `system`; `picture`: a picture (in `picture`) with `text` as its caption (may be empty).' }),
+  text: Type.String({ description: 'The text; the caption of a picture; or for a system message a readable summary of it.' }),
   system: Type.Optional(SystemEvent),
+  picture: Type.Optional(Picture),
   sentAt: Type.Integer({ description: 'Commit time, milliseconds since the Unix epoch.' }),
 });
 export type Message = Static<typeof Message>;
@@ -160,6 +179,18 @@ export const ServerInfo = Type.Object({
   }),
 }, { description: 'What a client needs to know before logging in.' });
 export type ServerInfo = Static<typeof ServerInfo>;
+export const MediaInfo = Type.Object({
+  id: MediaId,
+  mime: Type.String({ description: 'Content type decided from the content: image/jpeg, image/png or image/webp (GIF is kept as its first frame in PNG, AVIF as WebP).' }),
+  width: Type.Integer({ minimum: 1, description: 'Width in pixels, after the camera orientation was applied.' }),
+  height: Type.Integer({ minimum: 1 }),
+  size: Type.Integer({ minimum: 1, description: 'Bytes of the stored picture (metadata removed).' }),
+  placeholder: Placeholder,
+}, { description: 'An uploaded picture. Send it with `send` and `media: id`.' });
+export type MediaInfo = Static<typeof MediaInfo>;
+
+export const UploadResult = Type.Object({ media: MediaInfo });
+export type UploadResult = Static<typeof UploadResult>;
 
 export const ErrorBody = Type.Object({
   code: Type.String({ description: 'Stable error code; see the catalogue in docs/protocol.md.' }),
@@ -178,9 +209,10 @@ export const ChangePasswordParams = Type.Object({
   oldPassword: Type.Optional(Password),
   newPassword: NewPassword,
 }, { additionalProperties: false });
+const SendMedia = Type.Optional(Type.String({ pattern: '^[A-Za-z0-9_-]{16,64}$', description: 'A picture you uploaded (POST /v1/media): sends a picture message with `text` as its caption, which may be empty.' }));
 export const SendParams = Type.Union([
-  Type.Object({ clientId: ClientMessageId, to: Username, text: Type.String() }, { additionalProperties: false }),
-  Type.Object({ clientId: ClientMessageId, conversationId: ConversationId, text: Type.String() }, { additionalProperties: false }),
+  Type.Object({ clientId: ClientMessageId, to: Username, text: Type.String(), media: SendMedia }, { additionalProperties: false }),
+  Type.Object({ clientId: ClientMessageId, conversationId: ConversationId, text: Type.String(), media: SendMedia }, { additionalProperties: false }),
 ]);
 export type SendParams = Static<typeof SendParams>;
 
@@ -203,8 +235,8 @@ export const ClientFrames = {
   changePassword: req('changePassword', { oldPassword: Type.Optional(Password), newPassword: NewPassword },
     'Set a new password (`oldPassword` required when the account has one). Every other device of yours is logged out.'),
   send: Type.Union([
-    req('send', { clientId: ClientMessageId, to: Username, text: Type.String() }, 'Send a text message to a user (the direct conversation is created on first use).'),
-    req('send', { clientId: ClientMessageId, conversationId: ConversationId, text: Type.String() }, 'Send a text message into a conversation you are a member of.'),
+    req('send', { clientId: ClientMessageId, to: Username, text: Type.String(), media: SendMedia }, 'Send a text message (or, with `media`, a picture) to a user (the direct conversation is created on first use).'),
+    req('send', { clientId: ClientMessageId, conversationId: ConversationId, text: Type.String(), media: SendMedia }, 'Send a text message (or, with `media`, a picture) into a conversation you are a member of.'),
   ]),
   sync: req('sync', { token: Type.Optional(SyncToken), limit: Type.Optional(Limit) }, 'Fetch everything missed since `token`, one page at a time. Without a token: the current token and the most recent conversations.'),
   history: req('history', { conversationId: ConversationId, before: Type.Optional(Seq), limit: Type.Optional(Limit) }, 'Page backwards through a conversation: messages with seq < `before` (default: from the newest).'),

@@ -1,15 +1,16 @@
 import type { Logger } from 'pino';
 import { AppError } from '../errors.js';
 import type { Config } from '../config.js';
-import type { GroupChange, GroupOutcome, Recipient, Store, StoredMessage, WriteItem, WriteOutcome } from '../ports/store.js';
+import type { GroupChange, GroupOutcome, Recipient, Store, StoredConversation, StoredMessage, WriteItem, WriteOutcome } from '../ports/store.js';
 import {
+  type Conversation, type Message,
   type ConversationResult, type ConversationsResult, type HistoryResult,
   type SendParams, type SendResult, type SyncResult,
 } from '../protocol/schemas.js';
 import { decodeSyncToken, encodeSyncToken } from '../protocol/token.js';
 import type { Hub, Sink } from './hub.js';
 import { RateLimiter } from './rate-limit.js';
-import { toConversation, toMessage } from './views.js';
+import { toConversation, toMessage, type PictureUrls } from './views.js';
 
 import type { Session } from './accounts.js';
 export type { Session } from './accounts.js';
@@ -62,6 +63,8 @@ export class ChatService {
     private readonly now: () => number = Date.now,
     /** Called with the milliseconds from a send's arrival to its pushes being written to local sockets and the bus. */
     private readonly observeDelivery: (ms: number) => void = () => {},
+    /** Signs the URLs of picture messages each time one is serialised. */
+    private readonly pictures?: PictureUrls,
   ) {
     this.limiter = new RateLimiter(config.sendRatePerSec, config.sendBurst, now);
   }
@@ -93,14 +96,18 @@ export class ChatService {
    */
   async send(session: Session, params: SendParams, origin?: Sink): Promise<SendResult> {
     const text = params.text;
-    if (text.trim() === '') throw new AppError('bad_request', 'text must not be empty');
+    // A picture's caption may be empty; a text message may not.
+    if (params.media === undefined && text.trim() === '') throw new AppError('bad_request', 'text must not be empty');
     if (codePointsOver(text, this.config.maxMessageChars)) {
       throw new AppError('too_large', `text is longer than ${this.config.maxMessageChars} characters`);
     }
     const wait = this.limiter.take(session.userId);
     if (wait > 0) throw new AppError('rate_limited', 'sending too fast', wait);
 
-    const base = { kind: 'send' as const, senderId: session.userId, clientId: params.clientId, text, sentAt: 0 };
+    const base = {
+      kind: 'send' as const, senderId: session.userId, clientId: params.clientId, text, sentAt: 0,
+      ...(params.media !== undefined ? { mediaId: params.media } : {}),
+    };
     let outcome: WriteOutcome;
     if (!('to' in params)) {
       outcome = await this.enqueue({ ...base, target: { kind: 'conversation', conversationId: Number(params.conversationId) } }, origin);
@@ -112,7 +119,7 @@ export class ChatService {
     }
     if (!outcome.ok) fail(outcome);
     if (outcome.kind !== 'send') throw new Error('unexpected outcome');
-    const message = toMessage(outcome.message);
+    const message = this.toMessage(outcome.message);
     if (outcome.duplicate) return { message, duplicate: true };
     const pos = outcome.recipients.find((r) => r.userId === session.userId)?.pos ?? 0;
     return { message, duplicate: false, pos, token: encodeSyncToken(pos) };
@@ -190,12 +197,12 @@ export class ChatService {
     if (self) {
       // The reader's devices (this one included) learn the new read position and unread count.
       const c = await this.store.conversation(self.userId, o.conversationId);
-      if (c) this.hub.deliver(self.userId, { type: 'conversation', pos: self.pos, token: encodeSyncToken(self.pos), conversation: toConversation(c) });
+      if (c) this.hub.deliver(self.userId, { type: 'conversation', pos: self.pos, token: encodeSyncToken(self.pos), conversation: this.toConversation(c) });
     }
   }
 
   private deliverMessage(m: StoredMessage, recipients: Recipient[], origin: Sink | undefined): void {
-    const message = toMessage(m);
+    const message = this.toMessage(m);
     for (const r of recipients) {
       this.hub.deliver(r.userId, { type: 'message', pos: r.pos, token: encodeSyncToken(r.pos), message }, origin);
     }
@@ -240,10 +247,10 @@ export class ChatService {
   /** Pushes the system message, with each member's new view of the conversation, to every member. */
   private async afterGroupChange(session: Session, o: GroupOutcome): Promise<ConversationResult> {
     if (!o.ok) fail(o);
-    const message = toMessage(o.message);
+    const message = this.toMessage(o.message);
     for (const r of o.recipients) {
       const view = await this.store.conversation(r.userId, o.conversationId);
-      const frame = { type: 'message' as const, pos: r.pos, token: encodeSyncToken(r.pos), message, ...(view ? { conversation: toConversation(view) } : {}) };
+      const frame = { type: 'message' as const, pos: r.pos, token: encodeSyncToken(r.pos), message, ...(view ? { conversation: this.toConversation(view) } : {}) };
       this.hub.deliver(r.userId, frame);
     }
     return this.conversationOf(session, String(o.conversationId));
@@ -252,7 +259,7 @@ export class ChatService {
   private async conversationOf(session: Session, conversationId: string): Promise<ConversationResult> {
     const c = await this.store.conversation(session.userId, Number(conversationId));
     if (!c) throw new AppError('not_found', 'no such conversation');
-    return { conversation: toConversation(c) };
+    return { conversation: this.toConversation(c) };
   }
 
   // ------------------------------------------------------------ reads
@@ -263,12 +270,12 @@ export class ChatService {
     if (token === undefined) {
       const pos = await this.store.currentPos(session.userId);
       const convs = await this.store.conversations(session.userId, undefined, undefined, Math.min(pageSize, 100));
-      return { messages: [], conversations: convs.map(toConversation), token: encodeSyncToken(pos), pos, hasMore: false };
+      return { messages: [], conversations: convs.map((c) => this.toConversation(c)), token: encodeSyncToken(pos), pos, hasMore: false };
     }
     const page = await this.store.sync(session.userId, this.decodeToken(token), pageSize);
     return {
-      messages: page.messages.map(toMessage),
-      conversations: page.conversations.map(toConversation),
+      messages: page.messages.map((m) => this.toMessage(m)),
+      conversations: page.conversations.map((c) => this.toConversation(c)),
       token: encodeSyncToken(page.pos),
       pos: page.pos,
       hasMore: page.hasMore,
@@ -278,7 +285,7 @@ export class ChatService {
   async history(session: Session, conversationId: string, before: number | undefined, limit: number | undefined): Promise<HistoryResult> {
     const page = await this.store.history(session.userId, Number(conversationId), before, this.pageSize(limit, 50));
     if (!page) throw new AppError('not_found', 'no such conversation');
-    return { messages: page.messages.map(toMessage), hasMore: page.hasMore };
+    return { messages: page.messages.map((m) => this.toMessage(m)), hasMore: page.hasMore };
   }
 
   /** The home screen: conversations most recently changed first; with `since`, only those changed after that token. */
@@ -286,10 +293,18 @@ export class ChatService {
     const size = this.pageSize(opts.limit, 50);
     const since = opts.since === undefined ? undefined : this.decodeToken(opts.since);
     const convs = await this.store.conversations(session.userId, since, opts.before === undefined ? undefined : Number(opts.before), size);
-    const out: ConversationsResult = { conversations: convs.map(toConversation) };
+    const out: ConversationsResult = { conversations: convs.map((c) => this.toConversation(c)) };
     const last = convs[convs.length - 1];
     if (convs.length === size && last) out.next = String(last.pos);
     return out;
+  }
+
+  private toMessage(m: StoredMessage): Message {
+    return toMessage(m, this.pictures);
+  }
+
+  private toConversation(c: StoredConversation): Conversation {
+    return toConversation(c, this.pictures);
   }
 
   private decodeToken(token: string): number {

@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import WebSocket from 'ws';
 import { ParleyClient, type WebSocketConstructor } from '../../sdk/src/index.js';
 import { ROOT, sleep, startServer } from '../helpers.js';
+import { testPng } from './png.js';
 import { bubbles, DESKTOP, hasChromium, launch, listItem, logIn, person, PHONE, type Person } from './browser.js';
 
 // The test runner runs every script under test/: only write when asked to.
@@ -46,6 +47,8 @@ try {
   await sleep(30);
   const trip = await carol.createGroup('Weekend trip', ['alice', 'bob', 'dave']);
   await carol.send({ conversationId: trip.id }, 'Campsite is booked for Saturday!');
+  const view = await carol.uploadPicture(testPng(800, 600));
+  await carol.sendPicture({ conversationId: trip.id }, view.id, 'The view from the campsite');
   await dave.send({ conversationId: trip.id }, 'I can bring the tent and the stove.');
   await sleep(30);
   await erin.send({ to: 'alice' }, 'Thanks for yesterday, that was fun 😊');
@@ -87,6 +90,7 @@ try {
   await phone.page.screenshot({ path: join(out, 'home-phone.png') });
   await listItem(phone, 'Weekend trip').getByRole('link').click();
   await bubbles(phone, 'I can bring the tent and the stove.').waitFor();
+  await phone.page.getByRole('img', { name: 'The view from the campsite' }).evaluate((el) => (el as unknown as { decode(): Promise<void> }).decode());
   await phone.page.getByRole('textbox', { name: 'Message' }).fill('I will bring snacks');
   await sleep(300);
   await phone.page.screenshot({ path: join(out, 'conversation-phone.png') });

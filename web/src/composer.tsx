@@ -7,7 +7,7 @@ import { useEffect, useRef, useState } from 'preact/hooks';
 import type { ConversationView, ParleyError, SendTarget } from '../../sdk/src/index.js';
 import type { Ctx } from './chat.js';
 import { CloseIcon, ImageIcon, SendIcon } from './icons.js';
-import { isImage, pictureApi } from './uploads.js';
+import { isImage } from './uploads.js';
 
 /** Unsent text per conversation, kept while you switch between them. */
 const drafts = new Map<string, string>();
@@ -28,7 +28,6 @@ export function Composer(props: { ctx: Ctx; view: ConversationView | undefined; 
   const fileInput = useRef<HTMLInputElement>(null);
   const typingSent = useRef(0);
   const [picked, setPicked] = useState<Picked | undefined>();
-  const pictures = pictureApi(client);
 
   useEffect(() => {
     const el = input.current!;
@@ -67,7 +66,7 @@ export function Composer(props: { ctx: Ctx; view: ConversationView | undefined; 
   };
 
   const pick = (file: Blob | undefined | null) => {
-    if (!file || !pictures) return;
+    if (!file) return;
     if (!isImage(file)) {
       setPicked(undefined);
       return;
@@ -77,13 +76,13 @@ export function Composer(props: { ctx: Ctx; view: ConversationView | undefined; 
   };
 
   const sendPicture = async (p: Picked) => {
-    if (!pictures || p.progress) return;
+    if (p.progress) return;
     const caption = input.current!.value.trim();
     let current: Picked = { ...p, progress: { sent: 0, total: p.file.size } };
     delete current.error;
     setPicked(current);
     try {
-      const uploaded = await pictures.uploadPicture(p.file, {
+      const uploaded = await client.uploadPicture(p.file, {
         onProgress: (sent, total) => {
           current = { ...current, progress: { sent, total } };
           setPicked(current);
@@ -123,7 +122,7 @@ export function Composer(props: { ctx: Ctx; view: ConversationView | undefined; 
 
   const onPaste = (e: ClipboardEvent) => {
     const file = [...(e.clipboardData?.files ?? [])].find(isImage);
-    if (file && pictures) {
+    if (file) {
       e.preventDefault();
       pick(file);
     }
@@ -161,25 +160,21 @@ export function Composer(props: { ctx: Ctx; view: ConversationView | undefined; 
         </div>
       )}
       <div class="composer">
-        {pictures && (
-          <>
-            <button type="button" class="icon attach" onClick={() => fileInput.current!.click()} aria-label="Attach a picture" title="Attach a picture">
-              <ImageIcon />
-            </button>
-            <input
-              ref={fileInput}
-              type="file"
-              accept="image/*"
-              hidden
-              aria-label="Picture file"
-              onChange={(e) => {
-                const el = e.currentTarget;
-                pick(el.files?.[0]);
-                el.value = '';
-              }}
-            />
-          </>
-        )}
+        <button type="button" class="icon attach" onClick={() => fileInput.current!.click()} aria-label="Attach a picture" title="Attach a picture">
+          <ImageIcon />
+        </button>
+        <input
+          ref={fileInput}
+          type="file"
+          accept="image/*"
+          hidden
+          aria-label="Picture file"
+          onChange={(e) => {
+            const el = e.currentTarget;
+            pick(el.files?.[0]);
+            el.value = '';
+          }}
+        />
         <label for="composer-input" class="sr-only">Message</label>
         <textarea
           id="composer-input"
@@ -192,7 +187,7 @@ export function Composer(props: { ctx: Ctx; view: ConversationView | undefined; 
           onPaste={onPaste}
           aria-describedby="composer-hint"
         />
-        <span id="composer-hint" class="sr-only">Enter sends, Shift+Enter starts a new line.{pictures ? ' Paste an image to send a picture.' : ''}</span>
+        <span id="composer-hint" class="sr-only">Enter sends, Shift+Enter starts a new line. Paste an image to send a picture.</span>
         <button type="submit" class="send" aria-label={picked ? 'Send picture' : 'Send'} title="Send (Enter)" disabled={!!picked?.progress}>
           <SendIcon />
         </button>

@@ -5,13 +5,11 @@
  */
 import type { ConversationView, ParleyClient, ParleyError, PendingSend, SendTarget } from '../../sdk/src/index.js';
 import { Signal } from './live.js';
-import { pictureApi } from './uploads.js';
 
 /** A send as the outbox holds it; `media` is the uploaded picture of a picture message (`text` its caption). */
-export type OutgoingItem = PendingSend & { media?: string };
+export type OutgoingItem = PendingSend;
 
 export interface FailedSend extends PendingSend {
-  media?: string;
   error: ParleyError;
 }
 
@@ -40,8 +38,7 @@ export class Outgoing extends Signal {
     const clientId = randomId();
     const item: OutgoingItem = { clientId, target, text, createdAt: Date.now(), ...(media ? { media } : {}) };
     this.known.set(clientId, item);
-    const pictures = pictureApi(this.client);
-    const sent = media && pictures ? pictures.sendPicture(target, media, text, clientId) : this.client.send(target, text, clientId);
+    const sent = media ? this.client.sendPicture(target, media, text, clientId) : this.client.send(target, text, clientId);
     sent.then(
       () => this.known.delete(clientId),
       () => { /* reported through sendFailed */ },

@@ -3,25 +3,13 @@
  * before it loads, the blurred placeholder behind it), full size on click.
  */
 import { useEffect, useRef, useState } from 'preact/hooks';
-import type { Message } from '../../sdk/src/index.js';
+import type { Message, Picture } from '../../sdk/src/index.js';
 import { CloseIcon } from './icons.js';
 
-/** A picture message's `picture` (signed URLs relative to the server). */
-export interface PictureInfo {
-  id: string;
-  mime: string;
-  width: number;
-  height: number;
-  placeholder: string;
-  url: string;
-  thumbUrl: string;
-  thumbWidth: number;
-  thumbHeight: number;
-  expiresAt: number;
-}
+export type PictureInfo = Picture;
 
-export function pictureOf(m: Message): PictureInfo | undefined {
-  return (m as { kind: string; picture?: PictureInfo }).kind === 'picture' ? (m as { picture?: PictureInfo }).picture : undefined;
+export function pictureOf(m: Message): Picture | undefined {
+  return m.kind === 'picture' ? m.picture : undefined;
 }
 
 const MAX_SIDE = 280;
@@ -34,11 +22,23 @@ export function thumbBox(p: Pick<PictureInfo, 'width' | 'height'>): { width: num
   return { width: Math.max(60, Math.round(w * scale)), height: Math.max(60, Math.round(h * scale)) };
 }
 
-export function PictureThumb(props: { picture: PictureInfo; alt: string }) {
-  const { picture, alt } = props;
+/**
+ * `refresh` fetches the message again when its signed URLs have expired (a
+ * long-open tab): the thumbnail then shows with fresh ones.
+ */
+export function PictureThumb(props: { picture: PictureInfo; alt: string; refresh?: () => Promise<Picture | undefined> }) {
+  const [fresh, setFresh] = useState<Picture | undefined>();
+  const picture = fresh ?? props.picture;
+  const { alt } = props;
   const [open, setOpen] = useState(false);
   const [loaded, setLoaded] = useState(false);
+  const retried = useRef(false);
   const box = thumbBox(picture);
+  const onError = () => {
+    if (retried.current || !props.refresh || Date.now() < picture.expiresAt - 60_000) return;
+    retried.current = true;
+    props.refresh().then((p) => p && setFresh(p), () => { /* the placeholder stays */ });
+  };
   return (
     <>
       <button
@@ -48,7 +48,7 @@ export function PictureThumb(props: { picture: PictureInfo; alt: string }) {
         onClick={() => setOpen(true)}
         aria-label={`Open picture: ${alt}`}
       >
-        <img src={picture.thumbUrl} alt={alt} width={box.width} height={box.height} loading="lazy" decoding="async" onLoad={() => setLoaded(true)} />
+        <img src={picture.thumbUrl} alt={alt} width={box.width} height={box.height} loading="lazy" decoding="async" onLoad={() => setLoaded(true)} onError={onError} />
       </button>
       {open && <Lightbox picture={picture} alt={alt} onClose={() => setOpen(false)} />}
     </>

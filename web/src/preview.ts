@@ -9,7 +9,6 @@ export function preview(m: Message, me: string, group: boolean): string {
 }
 
 export function describe(m: Message): string {
-  const picture = (m as { kind: string }).kind === 'picture';
-  if (picture) return m.text ? `Photo: ${m.text}` : 'Photo';
+  if (m.kind === 'picture') return m.text ? `Photo: ${m.text}` : 'Photo';
   return m.text.replace(/\s+/g, ' ');
 }

@@ -155,7 +155,7 @@ function Bubble(props: { ctx: Ctx; m: Message; mine: boolean; showSender: boolea
     <li class={`msg ${mine ? 'mine' : 'theirs'}`} data-seq={m.seq} data-sender={m.sender}>
       {props.showSender && <span class="sender">{m.sender}</span>}
       <div class="bubble">
-        <MessageBody m={m} />
+        <MessageBody m={m} client={ctx.client} />
         <span class="meta">
           <time dateTime={new Date(m.sentAt).toISOString()} title={fullDate(m.sentAt)}>{clock(m.sentAt)}</time>
           {mine && <Mark ctx={ctx} m={m} />}
