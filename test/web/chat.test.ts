@@ -39,7 +39,7 @@ test('alice and bob chat: live delivery, unread badge, sent / delivered / seen m
   await bob.page.goto('/');
   const item = listItem(bob, 'alice');
   await item.getByTestId('unread').filter({ hasText: /^1$/ }).waitFor();
-  assert.match(await item.locator('.preview').innerText(), /Hi Bob, lunch today\?/);
+  await item.locator('.preview', { hasText: 'Hi Bob, lunch today?' }).waitFor();
   assert.equal(await bob.page.getByLabel('Username').count(), 0, 'no login form after coming back');
   await eventually(() => bob.page.title(), (t) => t === '(1) Parley', 'the unread count in the tab title');
 
@@ -59,7 +59,7 @@ test('alice and bob chat: live delivery, unread badge, sent / delivered / seen m
   await listItem(alice, 'bob').locator('.preview', { hasText: 'typing…' }).waitFor();
   await bob.page.getByRole('textbox', { name: 'Message' }).press('Enter');
   await bubbles(alice, 'Sure, at noon').waitFor();
-  await eventually(() => alice.page.getByTestId('conversation-status').innerText(), (s) => !s.includes('typing'), 'typing ends with the message');
+  await eventually(() => alice.page.getByTestId('conversation-status').innerText(), (s) => !s.includes('typing'), 'typing ends with the message, before it would expire', 2000);
   assert.equal(await bubbles(alice, 'Sure, at noon').count(), 1);
   assert.equal(await bubbles(bob, 'Sure, at noon').count(), 1, 'bob sees his own message once');
   // Alice has the conversation open, so it is read at once: no badge for her, "Seen" for bob.

@@ -46,7 +46,7 @@ test('a group made and run with the keyboard: members, admin actions, rename, re
 
   // ben sees the group with its unread message and the sender's name on it.
   await listItem(ben, 'Weekend trip').getByTestId('unread').waitFor();
-  assert.match(await listItem(ben, 'Weekend trip').locator('.preview').innerText(), /ann: Who brings the tent\?/);
+  await listItem(ben, 'Weekend trip').locator('.preview', { hasText: 'ann: Who brings the tent?' }).waitFor();
   await listItem(ben, 'Weekend trip').getByRole('link').click();
   await bubbles(ben, 'Who brings the tent?').locator('.sender', { hasText: 'ann' }).waitFor();
 

@@ -61,7 +61,6 @@ export function Composer(props: { ctx: Ctx; view: ConversationView | undefined; 
     el.value = '';
     drafts.delete(key);
     grow(el);
-    typingSent.current = 0;
     el.focus();
   };
 
@@ -90,6 +89,7 @@ export function Composer(props: { ctx: Ctx; view: ConversationView | undefined; 
       });
       // The message itself goes through the outbox like text: it survives a lost connection.
       ctx.outgoing.send(target, caption, uploaded.id);
+      stopTyping();
       setPicked(undefined);
       clearText();
     } catch (err) {
@@ -107,7 +107,13 @@ export function Composer(props: { ctx: Ctx; view: ConversationView | undefined; 
     const text = input.current!.value.trim();
     if (!text) return;
     ctx.outgoing.send(target, text);
+    stopTyping();
     clearText();
+  };
+
+  // A typing notice sent just before the message can reach the others after it: say "stopped" last.
+  const stopTyping = () => {
+    if (typingSent.current) announce(false);
   };
 
   const onKeyDown = (e: KeyboardEvent) => {
