@@ -18,6 +18,7 @@ import { installErrorHandling, registerRoutes } from './edges/http.js';
 import { originAllowed } from './edges/origin.js';
 import { AccountService } from './service/accounts.js';
 import { registerMediaRoutes } from './edges/http-media.js';
+import { registerWebApp } from './edges/web.js';
 import { CloseCode } from './edges/ws-connection.js';
 import { Gateway, WS_PATH } from './edges/ws-gateway.js';
 import { createLogger } from './log.js';
@@ -136,6 +137,7 @@ export function buildApp(config: Config, deps: { store?: Store; bus?: Bus; prese
       }
     });
     registerMediaRoutes(scope, services, config);
+    registerWebApp(scope);
   });
   const gateway = new Gateway(http.server, services, hub, config, log);
   const metrics = createMetrics({

@@ -38,6 +38,8 @@ test('send, receive live, own messages once, conversation model', async () => {
   await Promise.all([a.client.start(), b.client.start()]);
   const m = await a.client.send({ to: 'ben' }, 'hello ben');
   assert.equal(m.seq, 1);
+  assert.deepEqual([a.client.conversation(m.conversationId)?.title, a.client.conversation(m.conversationId)?.members], ['ben', ['ben', 'amy']],
+    "the sender's new direct conversation is titled with the peer before its full state arrives");
   await until(() => b.received.length === 1, 5000, 'ben receives');
   assert.equal(b.received[0]!.text, 'hello ben');
   assert.deepEqual(a.received.map((x) => x.id), [m.id], 'own message appears once, as acknowledged');
@@ -247,5 +249,25 @@ test('versions side by side: the SDK ignores server frames it does not know, the
   raw.close();
   client.close();
   other.client.close();
+  await srv.close();
+});
+
+test('pendingSends lists unacknowledged sends, restored from storage, until they are acknowledged', async () => {
+  const storage = new MemoryStorage();
+  const deadPort = await freePort();
+  // No server on this port: the send stays in the outbox.
+  const offline = sdkClient(`ws://127.0.0.1:${deadPort}/v1/ws`, 'pia', { storage });
+  void offline.client.start();
+  const sent = offline.client.send({ to: 'pia' }, 'written offline', 'pending-1');
+  sent.catch(() => { /* closed below; the send stays in storage */ });
+  assert.deepEqual(offline.client.pendingSends().map((p) => [p.clientId, p.text, p.target]), [['pending-1', 'written offline', { to: 'pia' }]]);
+  offline.client.close();
+  const srv = await startServer();
+  const online = sdkClient(srv.url, 'pia', { storage });
+  assert.equal(online.client.pendingSends()[0]?.clientId, 'pending-1', 'restored from storage before connecting');
+  await online.client.start();
+  await until(() => online.received.some((m) => m.clientId === 'pending-1'), 5000, 'pending send acknowledged');
+  assert.deepEqual(online.client.pendingSends(), []);
+  online.client.close();
   await srv.close();
 });

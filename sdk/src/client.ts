@@ -103,14 +103,17 @@ export class ParleyError extends Error {
   }
 }
 
-interface OutboxItem {
+/** A send waiting in the outbox for its acknowledgement (see pendingSends). */
+export interface PendingSend {
   clientId: string;
   target: SendTarget;
   text: string;
   /** A picture message: the uploaded picture's id (`text` is its caption). */
   media?: string;
+  /** When send() was called, ms since the epoch. */
   createdAt: number;
 }
+type OutboxItem = PendingSend;
 
 /** The live events that carry the user's position: applied exactly once, in position order. */
 type PushFrame =
@@ -219,6 +222,15 @@ export class ParleyClient extends Emitter<ClientEvents> {
   /** Sends waiting for their acknowledgement (persisted in storage). */
   get outboxSize(): number {
     return this.outbox.length;
+  }
+
+  /**
+   * The sends waiting for their acknowledgement, oldest first, including
+   * those restored from storage: a UI shows them as "sending" until the
+   * `message` event (acknowledged) or `sendFailed` (refused for good).
+   */
+  pendingSends(): PendingSend[] {
+    return this.outbox.map((o) => ({ ...o }));
   }
 
   /** Conversations known locally, most recently active first. */
@@ -761,6 +773,7 @@ export class ParleyClient extends Emitter<ClientEvents> {
   private acked(item: OutboxItem, r: SendResult): void {
     this.inFlight.delete(item.clientId);
     this.removeFromOutbox(item.clientId);
+    if ('to' in item.target) this.model.expectDirect(r.message.conversationId, item.target.to);
     // Our own message is a change at our position like any push.
     if (r.pos !== undefined && r.token !== undefined) this.onPush({ type: 'message', pos: r.pos, token: r.token, message: r.message });
     this.waiters.get(item.clientId)?.resolve(r.message);
@@ -819,6 +832,11 @@ function parseBody(text: string): unknown {
   }
 }
 
+/** Bytes as a request body that the DOM's typings (the web app checks the SDK with them) and Node's both accept. */
+function asBody(data: PictureData): Blob | ArrayBuffer {
+  return data instanceof Uint8Array ? new Blob([data as Uint8Array<ArrayBuffer>]) : data;
+}
+
 /** A browser upload with progress events. */
 function xhrUpload(XHR: XhrConstructor, url: string, token: string, data: PictureData, total: number, opts: UploadOptions): Promise<UploadReply> {
   return new Promise((resolve, reject) => {
@@ -830,7 +848,7 @@ function xhrUpload(XHR: XhrConstructor, url: string, token: string, data: Pictur
     xhr.onload = () => resolve({ status: xhr.status, body: parseBody(xhr.responseText) });
     xhr.onerror = () => reject(new ParleyError('closed', 'upload failed: the server could not be reached'));
     xhr.onabort = xhr.onerror;
-    xhr.send(data instanceof Uint8Array ? new Blob([data]) : data);
+    xhr.send(asBody(data));
   });
 }
 
@@ -838,7 +856,7 @@ function xhrUpload(XHR: XhrConstructor, url: string, token: string, data: Pictur
 async function fetchUpload(url: string, token: string, data: PictureData, total: number, opts: UploadOptions): Promise<UploadReply> {
   let res: Response;
   try {
-    res = await fetch(url, { method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/octet-stream' }, body: data });
+    res = await fetch(url, { method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/octet-stream' }, body: asBody(data) });
   } catch (err) {
     throw new ParleyError('closed', `upload failed: ${(err as Error).message}`);
   }

@@ -35,6 +35,8 @@ type Conv = Mutable<ConversationView> & { typingUntil: Map<string, number> };
 /** The SDK's local model of the user's conversations. */
 export class ConversationList {
   private readonly byId = new Map<string, Conv>();
+  /** The other member of direct conversations you started, until their state arrives. */
+  private readonly peers = new Map<string, string>();
 
   constructor(private me: string) {}
 
@@ -71,14 +73,22 @@ export class ConversationList {
     return conv;
   }
 
+  /** Notes who a direct conversation is with, for your own first message in it (its ack names no peer). */
+  expectDirect(conversationId: string, peer: string): void {
+    if (!this.byId.has(conversationId)) this.peers.set(conversationId, peer);
+  }
+
   /** Adds a new message (live or synced) at the end. */
   append(m: Message): ConversationView {
     let conv = this.byId.get(m.conversationId);
     if (!conv) {
       // A direct conversation someone just started; its full state comes with the next sync.
-      const members = [...new Set([m.sender, this.me])];
+      const mine = m.sender.toLowerCase() === this.me.toLowerCase();
+      const other = mine ? this.peers.get(m.conversationId) ?? this.me : m.sender;
+      this.peers.delete(m.conversationId);
+      const members = [...new Set([other, this.me])];
       conv = this.upsert({
-        id: m.conversationId, kind: 'direct', title: m.sender === this.me ? this.me : m.sender, members, admins: [], lastSeq: m.seq - 1,
+        id: m.conversationId, kind: 'direct', title: other, members, admins: [], lastSeq: m.seq - 1,
         updatedAt: 0, unread: 0, readSeq: 0, left: false, receipts: [],
       }) as Conv;
       conv.complete = m.seq === 1;

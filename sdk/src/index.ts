@@ -3,7 +3,7 @@
  * generated from these types (`npm run docs:sdk`).
  */
 export {
-  ParleyClient, ParleyError, type ParleyClientOptions, type ClientEvents, type ConnectionState, type SendTarget, type WebSocketLike, type WebSocketConstructor,
+  ParleyClient, ParleyError, type ParleyClientOptions, type ClientEvents, type ConnectionState, type SendTarget, type PendingSend, type WebSocketLike, type WebSocketConstructor,
   type PictureData, type UploadOptions,
 } from './client.js';
 export { MemoryStorage, WebStorage, type KeyValueStorage, type WebStorageLike } from './storage.js';
