@@ -226,6 +226,22 @@ describe('typing and presence', () => {
     obs.close();
   });
 
+  test('offline and back within the throttle window: a contact who asked in between is told the user is online', async () => {
+    const flap = await Client.login(srv.url, { username: 'flapper' });
+    const newbie = await Client.login(srv.url, { username: 'newbie' });
+    const seen = frames(newbie);
+    await newbie.send('flapper', 'are you there?');
+    flap.close();
+    await flap.closed;
+    await sleep(50);
+    // newbie asks while flapper is away, inside the window that follows flapper's online push.
+    assert.equal((await newbie.request('presence', { users: ['flapper'] })).users[0]!.online, false);
+    const back = await Client.login(srv.url, { username: 'flapper' });
+    await newbie.until(() => seen.some((f) => f.type === 'presence' && f.user === 'flapper' && f.online === true), 5000, 'flapper is back');
+    back.close();
+    newbie.close();
+  });
+
   test('a connection that dies without closing goes offline within the heartbeat bound', async () => {
     const fast = await startServer({ HEARTBEAT_MS: '200', PRESENCE_THROTTLE_MS: '0' });
     const obs = await Client.login(fast.url, { username: 'watcher' });

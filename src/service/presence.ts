@@ -14,8 +14,8 @@ interface Pushed {
 /**
  * Online / last-active state, visible to users who share a conversation.
  * Changes are pushed to those users at most once per PRESENCE_THROTTLE_MS
- * per user: a flurry of reconnects shows as one change, the latest state
- * wins.
+ * per user: a flurry of reconnects shows as one push at the end of the
+ * window, of the latest state.
  */
 export class PresenceService {
   private readonly pushed = new Map<number, Pushed>();
@@ -65,10 +65,10 @@ export class PresenceService {
     const entry: Pushed = last ?? { online: !online, at: 0 };
     entry.timer = setTimeout(() => {
       entry.timer = undefined;
-      void this.presence.online([userId]).then((set) => {
-        const now = set.has(userId);
-        if (now !== entry.online) return this.push(userId, username, now);
-      });
+      // Something changed in the window: push the state as it is now, even when it is the
+      // one pushed last (offline and back). A user who became a contact in between and
+      // asked for presence then may have been told otherwise.
+      void this.presence.online([userId]).then((set) => this.push(userId, username, set.has(userId)));
     }, wait);
     entry.timer.unref();
     this.pushed.set(userId, entry);
