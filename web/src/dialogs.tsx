@@ -1,31 +1,23 @@
 /** Dialogs: a new direct chat, a new group, a group's members and admin actions. Escape closes each. */
 import type { ComponentChildren } from 'preact';
-import { useEffect, useRef, useState } from 'preact/hooks';
+import { useState } from 'preact/hooks';
 import type { ConversationView, ParleyClient, ParleyError } from '../../sdk/src/index.js';
 import { Avatar } from './avatar.js';
 import type { Ctx } from './chat.js';
 import { lastSeen } from './format.js';
 import { CloseIcon } from './icons.js';
+import { useModal } from './modal.js';
 
 const USERNAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{2,31}$/;
 
 /** A modal on the platform's <dialog>: focus moves in, Escape closes, focus returns to where it was. */
 function Modal(props: { title: string; onClose(): void; children: ComponentChildren }) {
-  const ref = useRef<HTMLDialogElement>(null);
-  useEffect(() => {
-    const opener = document.activeElement as HTMLElement | null;
-    const d = ref.current!;
-    d.showModal();
-    return () => {
-      if (d.open) d.close();
-      opener?.focus();
-    };
-  }, []);
+  const { ref, close } = useModal(props.onClose);
   return (
-    <dialog ref={ref} class="modal" aria-labelledby="modal-title" onClose={props.onClose} onCancel={props.onClose}>
+    <dialog ref={ref} class="modal" aria-labelledby="modal-title" onClose={close} onCancel={close}>
       <header class="modal-head">
         <h2 id="modal-title">{props.title}</h2>
-        <button type="button" class="icon" onClick={props.onClose} aria-label="Close" title="Close (Escape)">
+        <button type="button" class="icon" onClick={close} aria-label="Close" title="Close (Escape)">
           <CloseIcon />
         </button>
       </header>

@@ -2,9 +2,10 @@
  * Picture messages: the thumbnail in the timeline (laid out at its final size
  * before it loads, the blurred placeholder behind it), full size on click.
  */
-import { useEffect, useRef, useState } from 'preact/hooks';
+import { useRef, useState } from 'preact/hooks';
 import type { Message, Picture } from '../../sdk/src/index.js';
 import { CloseIcon } from './icons.js';
+import { useModal } from './modal.js';
 
 export type PictureInfo = Picture;
 
@@ -56,26 +57,17 @@ export function PictureThumb(props: { picture: PictureInfo; alt: string; refresh
 }
 
 function Lightbox(props: { picture: PictureInfo; alt: string; onClose(): void }) {
-  const ref = useRef<HTMLDialogElement>(null);
-  useEffect(() => {
-    const opener = document.activeElement as HTMLElement | null;
-    const d = ref.current!;
-    d.showModal();
-    return () => {
-      if (d.open) d.close();
-      opener?.focus();
-    };
-  }, []);
+  const { ref, close } = useModal(props.onClose);
   return (
     <dialog
       ref={ref}
       class="lightbox"
       aria-label="Picture"
-      onClose={props.onClose}
-      onCancel={props.onClose}
-      onClick={(e) => e.target === ref.current && props.onClose()}
+      onClose={close}
+      onCancel={close}
+      onClick={(e) => e.target === ref.current && close()}
     >
-      <button type="button" class="icon close" onClick={props.onClose} aria-label="Close picture" title="Close (Escape)">
+      <button type="button" class="icon close" onClick={close} aria-label="Close picture" title="Close (Escape)">
         <CloseIcon />
       </button>
       <img
