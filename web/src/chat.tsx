@@ -3,7 +3,7 @@ import { useEffect, useMemo, useState } from 'preact/hooks';
 import type { ConversationView, ParleyClient } from '../../sdk/src/index.js';
 import { ConnectionBanner } from './banner.js';
 import { ConversationScreen } from './conversation.js';
-import { NewChatDialog, NewGroupDialog } from './dialogs.js';
+import { AccountDialog, NewChatDialog, NewGroupDialog } from './dialogs.js';
 import { Home } from './home.js';
 import { Signal, useLive } from './live.js';
 import { Outgoing } from './outgoing.js';
@@ -34,7 +34,7 @@ export function Chat(props: { client: ParleyClient; username: string; onLogout()
   }, [ctx]);
   useLive(client, changes);
   const route = useRoute();
-  const [dialog, setDialog] = useState<'chat' | 'group' | undefined>();
+  const [dialog, setDialog] = useState<'chat' | 'group' | 'account' | undefined>();
   const [everOnline, setEverOnline] = useState(client.state === 'online');
   const [more, setMore] = useState<{ next?: string | undefined; loading: boolean }>({ loading: false });
   const me = client.user?.username ?? props.username;
@@ -108,6 +108,7 @@ export function Chat(props: { client: ParleyClient; username: string; onLogout()
           activeId={open?.id}
           onNewChat={() => setDialog('chat')}
           onNewGroup={() => setDialog('group')}
+          onAccount={() => setDialog('account')}
           onLogout={props.onLogout}
           hasMore={!!more.next}
           loadingMore={more.loading}
@@ -143,6 +144,7 @@ export function Chat(props: { client: ParleyClient; username: string; onLogout()
           }}
         />
       )}
+      {dialog === 'account' && <AccountDialog client={client} onClose={() => setDialog(undefined)} />}
       {dialog === 'group' && (
         <NewGroupDialog
           client={client}

@@ -1,14 +1,16 @@
-/** Dialogs: a new direct chat, a new group, a group's members and admin actions. Escape closes each. */
+/** Dialogs: a new direct chat, a new group, a group's members and admin actions, your account. Escape closes each. */
 import type { ComponentChildren } from 'preact';
-import { useState } from 'preact/hooks';
+import { useEffect, useState } from 'preact/hooks';
 import type { ConversationView, ParleyClient, ParleyError } from '../../sdk/src/index.js';
 import { Avatar } from './avatar.js';
 import type { Ctx } from './chat.js';
-import { lastSeen } from './format.js';
+import { fullDate, lastSeen } from './format.js';
 import { CloseIcon } from './icons.js';
 import { useModal } from './modal.js';
 
 const USERNAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{2,31}$/;
+
+type DeviceInfo = Awaited<ReturnType<ParleyClient['devices']>>[number];
 
 /** A modal on the platform's <dialog>: focus moves in, Escape closes, focus returns to where it was. */
 function Modal(props: { title: string; onClose(): void; children: ComponentChildren }) {
@@ -190,6 +192,116 @@ export function GroupDialog(props: { ctx: Ctx; view: ConversationView; onClose()
           )}
         </div>
       )}
+    </Modal>
+  );
+}
+
+/** Your devices (log out any other one) and a new password (which logs out all the others). */
+export function AccountDialog(props: { client: ParleyClient; onClose(): void }) {
+  const { client } = props;
+  const [devices, setDevices] = useState<DeviceInfo[] | undefined>();
+  const [listError, setListError] = useState<string>();
+  const [revoking, setRevoking] = useState<string>();
+  const [pwBusy, setPwBusy] = useState(false);
+  const [pwError, setPwError] = useState<string>();
+  const [pwDone, setPwDone] = useState(false);
+
+  const refresh = () =>
+    client.devices().then(
+      (list) => {
+        setDevices(list);
+        setListError(undefined);
+      },
+      (err: ParleyError) => setListError(err.message),
+    );
+  useEffect(() => {
+    void refresh();
+  }, [client]);
+
+  const revoke = (id: string) => {
+    setRevoking(id);
+    setListError(undefined);
+    client.revokeDevice(id).then(
+      () => refresh().finally(() => setRevoking(undefined)),
+      (err: ParleyError) => {
+        setRevoking(undefined);
+        setListError(err.message);
+      },
+    );
+  };
+
+  return (
+    <Modal title="Account" onClose={props.onClose}>
+      <section aria-labelledby="account-devices">
+        <h3 id="account-devices">Your devices</h3>
+        {devices === undefined && !listError && <p class="muted" role="status">Loading devices…</p>}
+        {devices && (
+          <ul class="members devices" aria-label="Your devices">
+            {devices.map((d) => {
+              const name = d.name ?? 'Unnamed device';
+              return (
+                <li key={d.id} data-device={d.id} data-current={d.current ? 'true' : undefined}>
+                  <span class="member-name">
+                    {name}
+                    {d.current && <span class="tag">This device</span>}
+                    <span class="muted small device-seen" title={fullDate(d.lastSeenAt)}>{lastSeen(d.lastSeenAt)}</span>
+                  </span>
+                  {!d.current && (
+                    <button type="button" class="link danger" disabled={revoking !== undefined} onClick={() => revoke(d.id)} aria-label={`Log out ${name}`}>
+                      {revoking === d.id ? 'Logging out…' : 'Log out'}
+                    </button>
+                  )}
+                </li>
+              );
+            })}
+          </ul>
+        )}
+        {listError && <p class="error" role="alert">{listError}</p>}
+      </section>
+      <section aria-labelledby="account-password">
+        <h3 id="account-password">Change password</h3>
+        <form
+          class="stack"
+          noValidate
+          onSubmit={(e) => {
+            e.preventDefault();
+            const form = e.currentTarget;
+            const data = new FormData(form);
+            const oldPassword = String(data.get('old') ?? '');
+            const newPassword = String(data.get('new') ?? '');
+            setPwDone(false);
+            if (newPassword.length < 8) return setPwError('The new password needs at least 8 characters.');
+            setPwBusy(true);
+            setPwError(undefined);
+            client.changePassword(newPassword, oldPassword === '' ? undefined : oldPassword).then(
+              () => {
+                setPwBusy(false);
+                setPwDone(true);
+                form.reset();
+                void refresh();
+              },
+              (err: ParleyError) => {
+                setPwBusy(false);
+                setPwError(err.message);
+              },
+            );
+          }}
+        >
+          <label for="account-old-password">Current password (if you have one)</label>
+          <input id="account-old-password" name="old" type="password" autoComplete="current-password" />
+          <label for="account-new-password">New password</label>
+          <input
+            id="account-new-password" name="new" type="password" autoComplete="new-password" minLength={8} maxLength={256} required
+            aria-describedby="account-new-hint"
+          />
+          <span id="account-new-hint" class="muted small">At least 8 characters. Your other devices will be logged out.</span>
+          {pwError && <p class="error" role="alert">{pwError}</p>}
+          {pwDone && <p class="success" role="status">Password changed; your other devices were logged out.</p>}
+          <div class="row end">
+            <button type="submit" class="primary" disabled={pwBusy}>{pwBusy ? 'Changing…' : 'Change password'}</button>
+          </div>
+        </form>
+      </section>
     </Modal>
   );
 }

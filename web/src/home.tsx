@@ -4,7 +4,7 @@ import { Avatar } from './avatar.js';
 import type { Ctx } from './chat.js';
 import { when } from './format.js';
 import { preview } from './preview.js';
-import { GroupIcon, LogoutIcon, NewChatIcon } from './icons.js';
+import { AccountIcon, GroupIcon, LogoutIcon, NewChatIcon } from './icons.js';
 
 interface Props {
   ctx: Ctx;
@@ -14,6 +14,7 @@ interface Props {
   onLoadMore(): void;
   onNewChat(): void;
   onNewGroup(): void;
+  onAccount(): void;
   onLogout(): void;
 }
 
@@ -34,6 +35,9 @@ export function Home(props: Props) {
           </button>
           <button type="button" class="icon" onClick={props.onNewGroup} aria-label="New group" title="New group">
             <GroupIcon />
+          </button>
+          <button type="button" class="icon" onClick={props.onAccount} aria-label="Account" title="Account: devices and password">
+            <AccountIcon />
           </button>
           <button type="button" class="icon" onClick={props.onLogout} aria-label="Log out" title="Log out">
             <LogoutIcon />

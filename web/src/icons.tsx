@@ -23,3 +23,4 @@ export const TickIcon = (props: { double?: boolean }) => (
     {props.double ? <path d="M1.5 6.5l3.5 3.5 7-8M9 10l7-8" /> : <path d="M4 6.5l3.5 3.5 7-8" />}
   </svg>
 );
+export const AccountIcon = () => <Svg><circle cx="12" cy="8" r="3.5" /><path d="M5 20c.8-3.8 3.6-6 7-6s6.2 2.2 7 6" /></Svg>;

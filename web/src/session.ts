@@ -39,8 +39,9 @@ export function currentUser(): string | undefined {
 }
 
 export function createClient(creds: Credentials): ParleyClient {
+  // Named in both modes, so the Account dialog's device list says which browser is which.
   const auth: ParleyClientOptions['auth'] = creds.password === undefined
-    ? { username: creds.username }
+    ? { username: creds.username, deviceName: deviceName() }
     : { username: creds.username, password: creds.password, register: creds.register === true, deviceName: deviceName() };
   return new ParleyClient({
     url: wsUrl(),
