@@ -168,7 +168,9 @@ test('sending too fast: rate_limited with retryAfterMs, rejected sends are not s
 test('connections per user are limited: rate_limited at log in', async () => {
   const conns = await Promise.all([1, 2, 3].map(() => Client.login(srv.url, { username: 'popular' })));
   const extra = await Client.connect(srv.url);
+  const devicesBefore = (await conns[1]!.request('devices')).devices.length;
   await assert.rejects(extra.request('login', { username: 'popular' }), code('rate_limited'));
+  assert.equal((await conns[1]!.request('devices')).devices.length, devicesBefore, 'a refused log in leaves no device behind');
   conns[0]!.close();
   await conns[0]!.closed;
   await sleep(50);

@@ -99,7 +99,7 @@ export class Connection implements Sink {
       const accounts = this.gw.services.accounts;
       void this.login(id, frame.type === 'register'
         ? accounts.register(params as { username: string; password: string }, this.address)
-        : accounts.login(params as { username: string } | { token: string }, this.address));
+        : accounts.login(params as { username: string } | { token: string }, this.address, (userId) => this.admit(userId)));
       return;
     }
     if (!session) return this.fail(id, new AppError('unauthorized', 'log in first'));
@@ -107,13 +107,18 @@ export class Connection implements Sink {
     handle(this.gw.services, session, frame, this, this.address).then((r) => this.reply(id, r), (e) => this.fail(id, e));
   }
 
+  /** Refuses a log in beyond MAX_CONNECTIONS_PER_USER on this node. */
+  private admit(userId: number): void {
+    const max = this.gw.config.maxConnectionsPerUser;
+    if (this.gw.hub.connectionsOf(userId) >= max) throw new AppError('rate_limited', `too many connections for this user (limit ${max})`, 1000);
+  }
+
   private async login(id: string, loggingIn: Promise<{ session: Session; result: LoginResult }>): Promise<void> {
     try {
       const { session, result } = await loggingIn;
       if (this.ws.readyState !== 1) return;
-      if (this.gw.hub.connectionsOf(session.userId) >= this.gw.config.maxConnectionsPerUser) {
-        throw new AppError('rate_limited', `too many connections for this user (limit ${this.gw.config.maxConnectionsPerUser})`, 1000);
-      }
+      // Checked again: another connection of the user may have logged in meanwhile.
+      this.admit(session.userId);
       this.session = session;
       this.gw.services.chat.noteUser(session);
       // Subscribed on the bus before the reply: a client that syncs after its login misses nothing in between.

@@ -48,7 +48,11 @@ export class AccountService {
     this.registrations = new RateLimiter(perSec(config.registrationsPerMin), config.registrationsPerMin, now);
   }
 
-  async login(params: Credentials, address: string): Promise<{ session: Session; result: LoginResult }> {
+  /**
+   * `admit` is asked with the user id before anything is written (a refused
+   * log in, say over the connections-per-user limit, leaves no device behind).
+   */
+  async login(params: Credentials, address: string, admit: (userId: number) => void = () => {}): Promise<{ session: Session; result: LoginResult }> {
     const now = this.now();
     this.checkFailures(address, 'username' in params ? params.username : undefined);
     if ('token' in params) {
@@ -56,12 +60,14 @@ export class AccountService {
       // Not counted as a failed log-in: 256-bit tokens cannot be guessed, and counting
       // them would lock out an office behind one address whose apps hold expired tokens.
       if (!found) throw new AppError('unauthorized', BAD_TOKEN);
+      admit(found.user.id);
       const expiresAt = now + this.config.tokenTtlMs;
       await this.store.touchDevice(found.device.id, now, expiresAt);
       const session = { userId: found.user.id, username: found.user.username, deviceId: found.device.id };
       return { session, result: this.result(session, params.token, true, expiresAt) };
     }
     const user = await this.checkPassword(params.username, params.password, address);
+    admit(user.id);
     return this.newDevice(user, params.deviceName, now);
   }
 
