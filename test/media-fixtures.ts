@@ -1,4 +1,5 @@
 /** Pictures made for the media tests (with sharp), and HTTP helpers for uploads. */
+import { crc32 } from 'node:zlib';
 import sharp from 'sharp';
 
 /**
@@ -32,17 +33,6 @@ export async function noiseJpeg(width: number, height: number, seed = 1): Promis
 
 export const solidPng = (width: number, height: number, colour = '#22aa44') =>
   sharp({ create: { width, height, channels: 4, background: colour } }).png().toBuffer();
-
-const CRC_TABLE = Array.from({ length: 256 }, (_, n) => {
-  let c = n;
-  for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
-  return c >>> 0;
-});
-function crc32(b: Buffer): number {
-  let c = 0xffffffff;
-  for (const byte of b) c = CRC_TABLE[(c ^ byte) & 0xff]! ^ (c >>> 8);
-  return (c ^ 0xffffffff) >>> 0;
-}
 
 /** A small, valid PNG whose header claims width x height pixels (a decompression bomb's header). */
 export async function pngClaiming(width: number, height: number): Promise<Buffer> {

@@ -9,7 +9,7 @@ import { AppError } from '../errors.js';
 import { MediaId, UploadResult } from '../protocol/schemas.js';
 import type { Session } from '../service/chat.js';
 import { THUMB_SIZE, type MediaVariant } from '../service/media.js';
-import { errors } from './http.js';
+import { bearerSession, errors } from './http.js';
 import type { Services } from './ws-handlers.js';
 
 const binary = (description: string) => ({ description, content: { 'image/*': { schema: { type: 'string', format: 'binary' } } } });
@@ -29,9 +29,7 @@ export function registerMediaRoutes(app: FastifyInstance, services: Services, co
 
     // Before the body is read: anonymous or too frequent uploads are refused without receiving megabytes.
     const authenticate = async (req: FastifyRequest) => {
-      const h = req.headers.authorization;
-      if (!h || !h.startsWith('Bearer ')) throw new AppError('unauthorized', 'missing "Authorization: Bearer <token>" header');
-      const session = await services.accounts.authenticate(h.slice(7).trim());
+      const session = await bearerSession(services, req);
       req.session = session;
       media.admit(session);
     };

@@ -26,6 +26,13 @@ function sendError(reply: FastifyReply, code: ErrorCode, message: string, retryA
   return reply.status(ERROR_CODES[code].status).send({ error });
 }
 
+/** The session of the request's `Authorization: Bearer <token>`; unauthorized without a valid one. Routes call it in onRequest, before the body is read. */
+export async function bearerSession(services: Services, req: FastifyRequest): Promise<Session> {
+  const h = req.headers.authorization;
+  if (!h || !h.startsWith('Bearer ')) throw new AppError('unauthorized', 'missing "Authorization: Bearer <token>" header');
+  return services.accounts.authenticate(h.slice(7).trim());
+}
+
 /** Maps everything thrown in a route to the shared error catalogue. */
 export function installErrorHandling(app: FastifyInstance): void {
   app.setErrorHandler((err: Error & { validation?: unknown; statusCode?: number; code?: string }, req, reply) => {
@@ -46,9 +53,7 @@ export function installErrorHandling(app: FastifyInstance): void {
 export function registerRoutes(app: FastifyInstance, services: Services, isReady: () => Promise<boolean>): void {
   const service = services.chat;
   const authenticate = async (req: FastifyRequest) => {
-    const h = req.headers.authorization;
-    if (!h || !h.startsWith('Bearer ')) throw new AppError('unauthorized', 'missing "Authorization: Bearer <token>" header');
-    req.session = await services.accounts.authenticate(h.slice(7).trim());
+    req.session = await bearerSession(services, req);
   };
   const session = (req: FastifyRequest) => req.session as Session;
 

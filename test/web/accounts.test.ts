@@ -1,26 +1,12 @@
 /** The web app on a server in password mode: create an account, reload, log out, wrong and right passwords. */
 import assert from 'node:assert/strict';
-import { after, before, test } from 'node:test';
-import type { Browser } from 'playwright-core';
-import { startServer, type TestServer } from '../helpers.js';
-import { eventually, hasChromium, launch, person, done } from './browser.js';
+import { test } from 'node:test';
+import { done, eventually, hasChromium, person, webSuite } from './browser.js';
 
-let srv: TestServer;
-let browser: Browser;
-
-before(async () => {
-  if (!hasChromium) return;
-  srv = await startServer({ AUTH_MODE: 'password' });
-  browser = await launch();
-});
-after(async () => {
-  if (!hasChromium) return;
-  await browser.close();
-  await srv.close();
-});
+const web = webSuite({ AUTH_MODE: 'password' });
 
 test('password mode: create an account, the session survives a reload, log out, wrong then right password', { skip: !hasChromium, timeout: 60_000 }, async () => {
-  const p = await person(browser, srv.http);
+  const p = await person(web.browser, web.srv.http);
   const { page } = p;
   const username = page.getByLabel('Username');
   const password = page.getByLabel('Password');

@@ -3,7 +3,9 @@
  * by playwright-core) against a real Parley server serving dist/web.
  */
 import { existsSync } from 'node:fs';
+import { after, before } from 'node:test';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import { startServer, type TestServer } from '../helpers.js';
 
 export const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 export const hasChromium = existsSync(CHROMIUM);
@@ -20,6 +22,25 @@ export function launch(): Promise<Browser> {
       '--disable-component-update', '--disable-sync'],
     timeout: 30_000,
   });
+}
+
+/**
+ * One server (with `env`) and one browser for a test file, started before its
+ * tests and closed after them; nothing when Chromium is missing (the tests skip).
+ */
+export function webSuite(env: Record<string, string> = {}): { srv: TestServer; browser: Browser } {
+  const suite = {} as { srv: TestServer; browser: Browser };
+  before(async () => {
+    if (!hasChromium) return;
+    suite.srv = await startServer(env);
+    suite.browser = await launch();
+  });
+  after(async () => {
+    if (!hasChromium) return;
+    await suite.browser.close();
+    await suite.srv.close();
+  });
+  return suite;
 }
 
 export const DESKTOP = { width: 1280, height: 800 };

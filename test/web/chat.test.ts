@@ -3,28 +3,15 @@
  * through a real server, and every assertion is about what they see.
  */
 import assert from 'node:assert/strict';
-import { after, before, test } from 'node:test';
-import type { Browser } from 'playwright-core';
+import { test } from 'node:test';
 import { Client, startServer, type TestServer } from '../helpers.js';
-import { bubbles, eventually, hasChromium, launch, listItem, logIn, person, say, startChat, done } from './browser.js';
+import { bubbles, done, eventually, hasChromium, listItem, logIn, person, say, startChat, webSuite } from './browser.js';
 
-let srv: TestServer;
-let browser: Browser;
-
-before(async () => {
-  if (!hasChromium) return;
-  srv = await startServer({ TYPING_TTL_MS: '3000', SEND_BURST: '1000' });
-  browser = await launch();
-});
-after(async () => {
-  if (!hasChromium) return;
-  await browser.close();
-  await srv.close();
-});
+const web = webSuite({ TYPING_TTL_MS: '3000', SEND_BURST: '1000' });
 
 test('alice and bob chat: live delivery, unread badge, sent / delivered / seen marks, typing, presence', { skip: !hasChromium, timeout: 90_000 }, async () => {
-  const alice = await person(browser, srv.http);
-  const bob = await person(browser, srv.http);
+  const alice = await person(web.browser, web.srv.http);
+  const bob = await person(web.browser, web.srv.http);
   await logIn(bob, 'bob');
   await bob.page.goto('about:blank'); // bob leaves: his device is offline
 
@@ -67,7 +54,7 @@ test('alice and bob chat: live delivery, unread badge, sent / delivered / seen m
   assert.equal(await listItem(alice, 'bob').getByTestId('unread').count(), 0);
 
   // The home screen keeps the most recent conversation first.
-  const carol = await person(browser, srv.http);
+  const carol = await person(web.browser, web.srv.http);
   await logIn(carol, 'carol');
   await startChat(carol, 'bob');
   await say(carol, 'Bob! Did you see the match?');
@@ -88,9 +75,9 @@ test('alice and bob chat: live delivery, unread badge, sent / delivered / seen m
 });
 
 test('history loads backwards as you scroll up, each message once, keeping your place', { skip: !hasChromium, timeout: 90_000 }, async () => {
-  const ida = await person(browser, srv.http);
+  const ida = await person(web.browser, web.srv.http);
   await logIn(ida, 'ida');
-  const hal = await Client.login(srv.url, { username: 'hal' });
+  const hal = await Client.login(web.srv.url, { username: 'hal' });
   for (let i = 1; i <= 150; i++) await hal.send('ida', `message number ${i}`);
   hal.close();
 

@@ -4,24 +4,10 @@
  * current password first); only the new password logs in afterwards.
  */
 import assert from 'node:assert/strict';
-import { after, before, test } from 'node:test';
-import type { Browser } from 'playwright-core';
-import { startServer, type TestServer } from '../helpers.js';
-import { eventually, hasChromium, launch, person, PHONE, done, type Person } from './browser.js';
+import { test } from 'node:test';
+import { done, eventually, hasChromium, type Person, person, PHONE, webSuite } from './browser.js';
 
-let srv: TestServer;
-let browser: Browser;
-
-before(async () => {
-  if (!hasChromium) return;
-  srv = await startServer({ AUTH_MODE: 'password' });
-  browser = await launch();
-});
-after(async () => {
-  if (!hasChromium) return;
-  await browser.close();
-  await srv.close();
-});
+const web = webSuite({ AUTH_MODE: 'password' });
 
 async function passwordLogIn(p: Person, username: string, password: string, button: 'Log in' | 'Create account' = 'Log in'): Promise<void> {
   await p.page.getByLabel('Username').fill(username);
@@ -32,8 +18,8 @@ async function passwordLogIn(p: Person, username: string, password: string, butt
 const loggedIn = (p: Person, username: string) => p.page.getByTestId('me').filter({ hasText: username }).waitFor();
 
 test('Account dialog: see your devices, log one out, change the password', { skip: !hasChromium, timeout: 90_000 }, async () => {
-  const laptop = await person(browser, srv.http);
-  const phone = await person(browser, srv.http, PHONE);
+  const laptop = await person(web.browser, web.srv.http);
+  const phone = await person(web.browser, web.srv.http, PHONE);
   await passwordLogIn(laptop, 'kim', 'first password 1', 'Create account');
   await loggedIn(laptop, 'kim');
   await passwordLogIn(phone, 'kim', 'first password 1');
@@ -98,7 +84,7 @@ test('Account dialog: see your devices, log one out, change the password', { ski
   await eventually(() => account.evaluate((el) => el === el.ownerDocument.activeElement), (v) => v === true, 'focus returns to the Account button');
 
   // A new browser: the old password no longer works, the new one does.
-  const tablet = await person(browser, srv.http);
+  const tablet = await person(web.browser, web.srv.http);
   await passwordLogIn(tablet, 'kim', 'first password 1');
   await tablet.page.getByRole('alert').filter({ hasText: 'Wrong username or password.' }).waitFor();
   await passwordLogIn(tablet, 'kim', 'second password 2');

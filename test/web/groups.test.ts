@@ -4,27 +4,13 @@
  * phone-sized layout (one column: the list or the conversation).
  */
 import assert from 'node:assert/strict';
-import { after, before, test } from 'node:test';
-import type { Browser } from 'playwright-core';
-import { startServer, type TestServer } from '../helpers.js';
-import { bubbles, eventually, hasChromium, launch, listItem, logIn, person, PHONE, say, startChat, done } from './browser.js';
+import { test } from 'node:test';
+import { bubbles, done, eventually, hasChromium, listItem, logIn, person, PHONE, say, startChat, webSuite } from './browser.js';
 
-let srv: TestServer;
-let browser: Browser;
-
-before(async () => {
-  if (!hasChromium) return;
-  srv = await startServer();
-  browser = await launch();
-});
-after(async () => {
-  if (!hasChromium) return;
-  await browser.close();
-  await srv.close();
-});
+const web = webSuite();
 
 test('a group made and run with the keyboard: members, admin actions, rename, removal', { skip: !hasChromium, timeout: 90_000 }, async () => {
-  const [ann, ben, cat] = await Promise.all([person(browser, srv.http), person(browser, srv.http), person(browser, srv.http)]);
+  const [ann, ben, cat] = await Promise.all([person(web.browser, web.srv.http), person(web.browser, web.srv.http), person(web.browser, web.srv.http)]);
   await logIn(ben, 'ben');
   await logIn(cat, 'cat');
   await logIn(ann, 'ann');
@@ -95,8 +81,8 @@ test('a group made and run with the keyboard: members, admin actions, rename, re
 });
 
 test('phone-sized screen: one column, the list or the conversation, with a way back', { skip: !hasChromium, timeout: 60_000 }, async () => {
-  const dan = await person(browser, srv.http, PHONE);
-  const eve = await person(browser, srv.http, PHONE);
+  const dan = await person(web.browser, web.srv.http, PHONE);
+  const eve = await person(web.browser, web.srv.http, PHONE);
   await logIn(eve, 'eve');
   await logIn(dan, 'dan');
   await startChat(dan, 'eve');

@@ -4,31 +4,17 @@
  * size with the placeholder behind it, and the full size on click.
  */
 import assert from 'node:assert/strict';
-import { after, before, test } from 'node:test';
-import type { Browser } from 'playwright-core';
-import { startServer, type TestServer } from '../helpers.js';
-import { bubbles, eventually, hasChromium, launch, listItem, logIn, person, say, startChat, done } from './browser.js';
+import { test } from 'node:test';
+import { bubbles, done, eventually, hasChromium, listItem, logIn, person, say, startChat, webSuite } from './browser.js';
 import { testPng } from './png.js';
 
 const run = hasChromium;
 
-let srv: TestServer;
-let browser: Browser;
-
-before(async () => {
-  if (!run) return;
-  srv = await startServer();
-  browser = await launch();
-});
-after(async () => {
-  if (!run) return;
-  await browser.close();
-  await srv.close();
-});
+const web = webSuite();
 
 test('a picture sent by alice shows as a thumbnail for bob, full size on click', { skip: !run, timeout: 90_000 }, async () => {
-  const alice = await person(browser, srv.http);
-  const bob = await person(browser, srv.http);
+  const alice = await person(web.browser, web.srv.http);
+  const bob = await person(web.browser, web.srv.http);
   await logIn(bob, 'bob');
   await logIn(alice, 'alice');
   await startChat(alice, 'bob');
