@@ -8,6 +8,7 @@ import { parseArgs } from 'node:util';
 import { rssOf, startServer, type ServerUnderTest } from './load.js';
 import { catchup, home, idle, media, throughput, type Figures } from './scenarios.js';
 import { runClusterBench } from './cluster.js';
+import { startRelay } from './relay.js';
 
 const USAGE = `Usage: parley bench <scenario> [options]
 
@@ -19,6 +20,8 @@ Scenarios:
   media        picture uploads one at a time (--uploads 50 of a 1920x1080 JPEG): upload-to-thumbnail time, median and p95
   cluster      starts \`parley cluster\` (PostgreSQL, Redis, HAProxy) and sends between users on different nodes
                (--nodes 3 --users 600 --rate 5000 --duration 10 --runs 3); prints each node's bus traffic
+  floor        the throughput scenario against a bare relay (no storage, no validation) instead of Parley:
+               what Node, ws and this machine give with no chat server at all (same options as throughput)
   all          throughput at 10,000/s and 20,000/s, catchup, home, media, idle
 
 Options:
@@ -46,7 +49,7 @@ export async function runBench(argv: string[]): Promise<void> {
     },
   });
   const scenario = positionals[0] ?? 'throughput';
-  if (values.help || !['throughput', 'catchup', 'idle', 'home', 'media', 'all', 'cluster'].includes(scenario)) {
+  if (values.help || !['throughput', 'catchup', 'idle', 'home', 'media', 'all', 'cluster', 'floor'].includes(scenario)) {
     process.stdout.write(USAGE);
     return;
   }
@@ -58,7 +61,12 @@ export async function runBench(argv: string[]): Promise<void> {
   let server: ServerUnderTest | undefined;
   let url = values.url;
   let rss = () => (values['server-pid'] ? rssOf(Number(values['server-pid'])) : NaN);
-  if (!url) {
+  if (scenario === 'floor') {
+    server = await startRelay();
+    url = server.url;
+    rss = () => server!.rssBytes();
+    process.stdout.write(`relay pid ${server.pid} at ${url} (no storage)\n`);
+  } else if (!url) {
     server = await startServer({ SQLITE_SYNCHRONOUS: values.sync === 'normal' ? 'normal' : 'full' });
     url = server.url;
     rss = () => server!.rssBytes();
@@ -66,6 +74,7 @@ export async function runBench(argv: string[]): Promise<void> {
   }
   try {
     const withRss = (f: Figures): Figures => ({ ...f, server_rss_mib: Math.round(rss() / 2 ** 20) });
+    if (scenario === 'floor') print('floor (bare relay)', withRss(await throughput({ urls: [url], users: n('users'), rate: n('rate'), duration: n('duration'), warmup: n('warmup') })));
     if (scenario === 'throughput') print('throughput', withRss(await throughput({ urls: [url], users: n('users'), rate: n('rate'), duration: n('duration'), warmup: n('warmup') })));
     if (scenario === 'catchup') print('catchup', await catchup({ url, runs: n('runs'), messages: n('messages') }));
     if (scenario === 'home') print('home', await home({ url, conversations: 1000, history: 50, changed: 300, missed: 10000 }));
