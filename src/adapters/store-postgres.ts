@@ -46,6 +46,8 @@ interface MembershipChange {
 export class PostgresStore extends AccountStore implements Store {
   private readonly db: Db;
   private readonly names = new Map<number, string>();
+  /** Direct conversations by key, once seen committed; saves a query per batch. */
+  private readonly directIds = new Map<string, number>();
 
   constructor(url: string, opts: { poolSize?: number } = {}) {
     super();
@@ -332,9 +334,19 @@ export class PostgresStore extends AccountStore implements Store {
   }
 
   private async directConversations(tx: Tx, keys: Map<string, [number, number]>, now: number): Promise<Map<string, number>> {
-    if (keys.size === 0) return new Map();
-    const all = [...keys.keys()];
-    const found = new Map((await this.rows<{ id: number; direct_key: string }>(sql`SELECT id, direct_key FROM conversations WHERE direct_key = ANY(${all}::text[])`, tx)).map((r) => [r.direct_key, r.id]));
+    const found = new Map<string, number>();
+    const all: string[] = [];
+    for (const k of keys.keys()) {
+      const id = this.directIds.get(k);
+      if (id === undefined) all.push(k);
+      else found.set(k, id);
+    }
+    if (all.length === 0) return found;
+    // Rows committed by earlier transactions (this one has inserted none yet): a pair's conversation never changes.
+    for (const r of await this.rows<{ id: number; direct_key: string }>(sql`SELECT id, direct_key FROM conversations WHERE direct_key = ANY(${all}::text[])`, tx)) {
+      found.set(r.direct_key, r.id);
+      this.directIds.set(r.direct_key, r.id);
+    }
     // Sorted: two batches creating the same conversations take the unique-key locks in the same order.
     const missing = all.filter((k) => !found.has(k)).sort();
     if (missing.length > 0) {
