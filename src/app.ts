@@ -162,6 +162,8 @@ export function buildApp(config: Config, deps: { store?: Store; bus?: Bus; prese
     parley_media_upload_bytes_total: { help: 'Bytes of accepted uploads, as received', read: () => media.stats.uploadBytes },
     parley_media_refused_total: { help: 'Uploads refused (not a picture, damaged, too many pixels)', read: () => media.stats.refused },
     parley_media_swept_total: { help: 'Uploads deleted because they were never sent', read: () => media.stats.swept },
+    parley_media_processing: { help: 'Uploads decoding or waiting for a decoding slot (MEDIA_PROCESSING_CONCURRENCY, MEDIA_PROCESSING_QUEUE)', read: () => media.processing.busy },
+    parley_media_busy_total: { help: 'Uploads refused with unavailable because this node had too many pictures to decode', read: () => media.processing.refused },
   }, {
     parley_disconnects_total: { help: 'Closed connections by reason', label: 'reason', read: () => gateway.stats.disconnects },
   }, config.nodeId);
@@ -187,7 +189,11 @@ export function buildApp(config: Config, deps: { store?: Store; bus?: Bus; prese
       services.presence.stop();
       await media.stop();
       await gateway.close(code, code === CloseCode.restart ? 'server restart: reconnect' : 'server shutting down', spreadMs);
+      // Requests in flight get DRAIN_GRACE_MS to finish; a connection still open after that (a client that
+      // went away in the middle of a request leaves one behind until its keep-alive timeout) is cut.
+      const cut = setTimeout(() => http.server.closeAllConnections(), config.drainGraceMs).unref();
       await http.close();
+      clearTimeout(cut);
       while (service.pendingWrites > 0) await new Promise((r) => setTimeout(r, 5));
       await bus.close();
       await presence.close();

@@ -60,6 +60,9 @@ export interface Config {
   readonly mediaUnsentTtlMs: number;
   /** HMAC key of picture URLs. Empty: one generated and kept in MEDIA_DIR (single node only). */
   readonly mediaSecret: string;
+  /** Pictures decoded at once on this node, and how many more may wait; beyond that an upload gets `unavailable`. */
+  readonly mediaProcessingConcurrency: number;
+  readonly mediaProcessingQueue: number;
   readonly uploadRatePerMin: number;
   readonly uploadBurst: number;
 }
@@ -149,6 +152,8 @@ const SETTINGS: Setting<keyof Config>[] = [
   { key: 'mediaUrlTtlMs', env: 'MEDIA_URL_TTL_MS', def: 3_600_000, help: 'picture URLs handed to members stay valid at least this long', parse: int(1000, 7 * 24 * 3_600_000), expect: 'an integer from 1000 to 604800000' },
   { key: 'mediaUnsentTtlMs', env: 'MEDIA_UNSENT_TTL_MS', def: 24 * 3_600_000, help: 'uploads never sent in a message are deleted after this long', parse: int(1000, 365 * 24 * 3_600_000), expect: 'an integer from 1000 to 31536000000' },
   { key: 'mediaSecret', env: 'MEDIA_SECRET', def: '', help: 'HMAC key of picture URLs, at least 32 characters; required with several nodes (empty: generated once into MEDIA_DIR)', parse: (r: string) => (r.length >= 32 ? r : undefined), expect: 'a string of at least 32 characters' },
+  { key: 'mediaProcessingConcurrency', env: 'MEDIA_PROCESSING_CONCURRENCY', def: 2, help: 'pictures decoded at once on this node (each can take hundreds of MiB at MEDIA_MAX_PIXELS)', parse: int(1, 256), expect: 'an integer from 1 to 256' },
+  { key: 'mediaProcessingQueue', env: 'MEDIA_PROCESSING_QUEUE', def: 16, help: 'uploads that may wait for a decoding slot; more get unavailable (503) before their body is read', parse: int(0, 100_000), expect: 'an integer from 0 to 100000' },
   { key: 'uploadRatePerMin', env: 'UPLOAD_RATE', def: 30, help: 'picture uploads per minute per user, sustained; more get rate_limited', parse: int(1, 1_000_000), expect: 'an integer from 1 to 1000000' },
   { key: 'uploadBurst', env: 'UPLOAD_BURST', def: 10, help: 'picture uploads a user may make at once', parse: int(1, 1_000_000), expect: 'an integer from 1 to 1000000' },
 ] as never;

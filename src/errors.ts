@@ -11,7 +11,7 @@ export const ERROR_CODES = {
   conflict: { status: 409, retryable: false, summary: 'The request conflicts with the current state (for example logging in twice on one connection).' },
   too_large: { status: 413, retryable: false, summary: 'A frame, body or message text is over its configured limit.' },
   rate_limited: { status: 429, retryable: true, summary: 'Too many requests or connections; retry after `retryAfterMs`.' },
-  unavailable: { status: 503, retryable: true, summary: 'The storage cannot be reached right now; nothing was changed. Retry (sends with the same clientId).' },
+  unavailable: { status: 503, retryable: true, summary: 'The storage cannot be reached right now, or the node is too busy (decoding pictures); nothing was changed. Retry (sends with the same clientId).' },
   internal: { status: 500, retryable: true, summary: 'An unexpected server error; it has been logged.' },
   unsupported_media: { status: 415, retryable: false, summary: 'The upload is not a picture in a supported format (JPEG, PNG, WebP, GIF or AVIF, decided from its content); SVG is refused.' },
 } as const;

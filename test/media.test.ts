@@ -307,6 +307,43 @@ test('limits: an upload over MEDIA_MAX_BYTES, a picture over MEDIA_MAX_PIXELS, u
   }
 });
 
+test('a node decodes MEDIA_PROCESSING_CONCURRENCY pictures at once and queues MEDIA_PROCESSING_QUEUE: more uploads get unavailable (503) and the node keeps serving', async () => {
+  const busy = await startServer({ MEDIA_PROCESSING_CONCURRENCY: '1', MEDIA_PROCESSING_QUEUE: '1', UPLOAD_BURST: '1000', UPLOAD_RATE: '100000' });
+  try {
+    const tokens = await Promise.all(['ora', 'pia', 'quin', 'rhea'].map((u) => loginHttp(busy.http, u)));
+    // Eight different photos (~2 MP each) at once from four users: two fit (one decoding, one waiting).
+    const photos = await Promise.all([0, 1, 2, 3, 4, 5, 6, 7].map((i) => noiseJpeg(1600, 1200, 70 + i)));
+    const replies = await Promise.all(photos.map((p, i) => upload(busy.http, tokens[i % 4]!, p, 'image/jpeg')));
+    const statuses = replies.map((r) => r.status);
+    assert.ok(statuses.every((s) => s === 201 || s === 503), statuses.join(' '));
+    const refused = replies.filter((r) => r.status === 503);
+    assert.ok(refused.length >= 1 && refused.length <= 6, `some refused, some stored: ${statuses.join(' ')}`);
+    for (const r of refused) {
+      assert.equal(r.json.error.code, 'unavailable');
+      assert.match(r.json.error.message, /busy/);
+      assert.equal(r.json.error.retryAfterMs, 1000);
+      assert.equal(r.headers.get('retry-after'), '1');
+    }
+    // Every stored one is whole, and the refused ones stored nothing.
+    const stored = replies.filter((r) => r.status === 201);
+    for (const r of stored) assert.deepEqual([r.json.media.width, r.json.media.height], [1600, 1200]);
+    assert.equal(blobFiles(busy, 'p').length, stored.length, 'one blob per stored upload, none for the refused');
+    // Once the burst is over, uploads and chat go on.
+    const retry = await upload(busy.http, tokens[0]!, photos[statuses.indexOf(503)]!, 'image/jpeg');
+    assert.equal(retry.status, 201, 'the refused upload goes through when retried');
+    const a = await Client.login(busy.url, { username: 'ora' });
+    const b = await Client.login(busy.url, { username: 'pia' });
+    await a.request('send', { to: 'pia', text: 'still here', clientId: 'busy-1' });
+    await b.until(() => b.messages.some((m) => m.text === 'still here'), 5000, 'the message after the burst');
+    const metrics = await (await fetch(`${busy.http}/metrics`)).text();
+    assert.match(metrics, new RegExp(`parley_media_busy_total\\{[^}]*\\} ${refused.length}\\b`));
+    a.close();
+    b.close();
+  } finally {
+    await busy.close();
+  }
+});
+
 test('uploads never sent are deleted after MEDIA_UNSENT_TTL_MS; sent ones and shared blobs stay; URLs expire after MEDIA_URL_TTL_MS', async () => {
   const s = await startServer({ MEDIA_UNSENT_TTL_MS: '1500', MEDIA_URL_TTL_MS: '1000' });
   try {
@@ -363,6 +400,9 @@ test('media settings: defaults, and bad values named', () => {
   assert.throws(() => loadConfig({ MEDIA_SECRET: 'short' }), /MEDIA_SECRET must be a string of at least 32/);
   assert.throws(() => loadConfig({ MEDIA_S3_ACCESS_KEY_ID: 'AKIA' }), /set together/);
   assert.throws(() => loadConfig({ UPLOAD_RATE: '0' }), /UPLOAD_RATE/);
+  assert.deepEqual([c.mediaProcessingConcurrency, c.mediaProcessingQueue], [2, 16]);
+  assert.throws(() => loadConfig({ MEDIA_PROCESSING_CONCURRENCY: '0' }), /MEDIA_PROCESSING_CONCURRENCY/);
+  assert.throws(() => loadConfig({ MEDIA_PROCESSING_QUEUE: '-1' }), /MEDIA_PROCESSING_QUEUE/);
   const s3 = loadConfig({ MEDIA_STORE: 's3', MEDIA_S3_BUCKET: 'pics', MEDIA_S3_FORCE_PATH_STYLE: 'true', MEDIA_S3_ENDPOINT: 'http://127.0.0.1:9000' });
   assert.equal(s3.mediaS3ForcePathStyle, true);
 });

@@ -16,6 +16,7 @@ import type { MediaStore } from '../ports/media.js';
 import type { Store, StoredMedia, StoredPicture } from '../ports/store.js';
 import type { MediaInfo, Picture, UploadResult } from '../protocol/schemas.js';
 import type { Session } from './chat.js';
+import { Gate } from './gate.js';
 import { RateLimiter } from './rate-limit.js';
 import type { PictureUrls } from './views.js';
 
@@ -124,6 +125,8 @@ export function parseRange(header: string | undefined, size: number): { start: n
 
 export class MediaService implements PictureUrls {
   private readonly limiter: RateLimiter;
+  /** Decoding a picture takes memory in proportion to its pixels: only so many at once per node. */
+  private readonly gate: Gate;
   private readonly locks = new Map<string, Promise<void>>();
   private sweeper: ReturnType<typeof setInterval> | undefined;
   private sweeping: Promise<number> | undefined;
@@ -138,12 +141,23 @@ export class MediaService implements PictureUrls {
     private readonly now: () => number = Date.now,
   ) {
     this.limiter = new RateLimiter(config.uploadRatePerMin / 60, config.uploadBurst, now);
+    this.gate = new Gate(config.mediaProcessingConcurrency, config.mediaProcessingQueue, 'pictures');
+  }
+
+  /** Uploads decoding or waiting to, and uploads refused because too many were (for metrics). */
+  get processing(): { busy: number; refused: number } {
+    return { busy: this.gate.busy, refused: this.gate.stats.refused };
   }
 
   // ------------------------------------------------------------ upload
 
-  /** Takes one upload token of the user (checked before the body is read); rate_limited when there is none. */
+  /**
+   * Checked before the body is read: `unavailable` when this node has too
+   * many pictures to decode already, else takes one upload token of the
+   * user (`rate_limited` when there is none).
+   */
   admit(session: Session): void {
+    this.gate.check();
     const wait = this.limiter.take(session.userId);
     if (wait > 0) throw new AppError('rate_limited', 'uploading too fast', wait);
   }
@@ -152,7 +166,7 @@ export class MediaService implements PictureUrls {
   async upload(session: Session, data: Buffer): Promise<UploadResult> {
     let p: Processed;
     try {
-      p = await this.process(data);
+      p = await this.gate.run(() => this.process(data));
     } catch (err) {
       this.stats.refused++;
       throw err;
