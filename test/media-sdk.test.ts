@@ -148,6 +148,33 @@ class NodeXhr {
   }
 }
 
+test('an upload refused because the node is busy decoding others is tried again after retryAfterMs; with retries: 0 the app gets unavailable', async () => {
+  const busy = await startServer({ MEDIA_PROCESSING_CONCURRENCY: '1', MEDIA_PROCESSING_QUEUE: '0', UPLOAD_BURST: '100', UPLOAD_RATE: '1000' });
+  const c = sdkClient(busy.url, 'tess');
+  await c.client.start();
+  try {
+    const photos = await Promise.all([0, 1, 2].map((i) => noiseJpeg(1600, 1200, 90 + i)));
+    // Without retries, two of three uploads at once on a node that decodes one at a time and queues none are refused.
+    const once = await Promise.allSettled(photos.map((p) => c.client.uploadPicture(p, { retries: 0 })));
+    const refused = once.filter((r) => r.status === 'rejected').map((r) => (r as PromiseRejectedResult).reason as ParleyError);
+    assert.ok(refused.length >= 1, 'at least one refused');
+    for (const e of refused) {
+      assert.ok(e instanceof ParleyError);
+      assert.equal(e.code, 'unavailable');
+      assert.equal(e.retryAfterMs, 1000);
+    }
+    // With the default retries every one of them gets through, each stored once.
+    const t0 = Date.now();
+    const all = await Promise.all(photos.map((p) => c.client.uploadPicture(p)));
+    assert.deepEqual(all.map((m) => [m.width, m.height]), [[1600, 1200], [1600, 1200], [1600, 1200]]);
+    assert.equal(new Set(all.map((m) => m.id)).size, 3);
+    assert.ok(Date.now() - t0 >= 1000, 'the refused ones waited for retryAfterMs');
+  } finally {
+    c.client.close();
+    await busy.close();
+  }
+});
+
 test('in a browser (XMLHttpRequest) uploadPicture reports progress as the bytes go out', async () => {
   const g = globalThis as { XMLHttpRequest?: unknown };
   g.XMLHttpRequest = NodeXhr;

@@ -43,6 +43,12 @@ export interface UploadOptions {
    * the bytes go out; elsewhere (fetch) once, when the upload is complete.
    */
   onProgress?(sent: number, total: number): void;
+  /**
+   * How many times an upload refused with `unavailable` (the server busy
+   * decoding other pictures, or its storage unreachable) is tried again,
+   * after the server's `retryAfterMs`. Default 3; 0 turns it off.
+   */
+  retries?: number;
 }
 
 export interface ParleyClientOptions {
@@ -324,9 +330,11 @@ export class ParleyClient extends Emitter<ClientEvents> {
    * Uploads a picture over HTTP (to the server of the WebSocket URL, with the
    * session token) and resolves with what the server made of it: its id for
    * sendPicture, its size and a tiny placeholder to show at once. Needs a
-   * logged-in session (after start()). Rejects with ParleyError: the server's
-   * code (`unsupported_media`, `too_large`, `rate_limited`, ...) or `closed`
-   * when the server could not be reached.
+   * logged-in session (after start()). A refusal with `unavailable` is tried
+   * again (`opts.retries`, default 3) after the server's `retryAfterMs`.
+   * Rejects with ParleyError: the server's code (`unsupported_media`,
+   * `too_large`, `rate_limited`, `unavailable` after the retries, ...) or
+   * `closed` when the server could not be reached.
    */
   async uploadPicture(data: PictureData, opts: UploadOptions = {}): Promise<MediaInfo> {
     const token = this.session?.token;
@@ -334,10 +342,15 @@ export class ParleyClient extends Emitter<ClientEvents> {
     const url = new URL('/v1/media', this.opts.url.replace(/^ws(s?):/i, 'http$1:')).toString();
     const total = data instanceof Blob ? data.size : data.byteLength;
     const XHR = (globalThis as { XMLHttpRequest?: XhrConstructor }).XMLHttpRequest;
-    const { status, body } = XHR ? await xhrUpload(XHR, url, token, data, total, opts) : await fetchUpload(url, token, data, total, opts);
-    if (status === 201) return (body as { media: MediaInfo }).media;
-    const e = (body as { error?: { code: string; message: string; retryAfterMs?: number } } | undefined)?.error;
-    throw new ParleyError(e?.code ?? 'internal', e?.message ?? `upload failed with HTTP ${status}`, e?.retryAfterMs);
+    for (let attempt = 0; ; attempt++) {
+      const { status, body } = XHR ? await xhrUpload(XHR, url, token, data, total, opts) : await fetchUpload(url, token, data, total, opts);
+      if (status === 201) return (body as { media: MediaInfo }).media;
+      const e = (body as { error?: { code: string; message: string; retryAfterMs?: number } } | undefined)?.error;
+      const err = new ParleyError(e?.code ?? 'internal', e?.message ?? `upload failed with HTTP ${status}`, e?.retryAfterMs);
+      // Nothing was stored: the same bytes can simply be sent again.
+      if (err.code !== 'unavailable' || attempt >= (opts.retries ?? 3)) throw err;
+      await new Promise((r) => setTimeout(r, err.retryAfterMs ?? 1000));
+    }
   }
 
   /**
