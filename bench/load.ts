@@ -130,6 +130,11 @@ export async function startServer(env: Record<string, string>): Promise<ServerUn
     child.once('exit', (code) => reject(new Error(`server exited with ${code}`)));
   });
   child.stdout!.resume();
+  return childServer(child, port, () => rmSync(dir, { recursive: true, force: true }));
+}
+
+/** A server in a child process, listening on `port` of loopback; `stop` ends it and waits for its exit. */
+export function childServer(child: ChildProcess, port: number, cleanup: () => void = () => {}): ServerUnderTest {
   return {
     url: `ws://127.0.0.1:${port}/v1/ws`,
     pid: child.pid!,
@@ -138,7 +143,7 @@ export async function startServer(env: Record<string, string>): Promise<ServerUn
       const exited = new Promise((r) => child.once('exit', r));
       child.kill('SIGTERM');
       await exited;
-      rmSync(dir, { recursive: true, force: true });
+      cleanup();
     },
   };
 }

@@ -11,7 +11,7 @@
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { WebSocketServer, type WebSocket } from 'ws';
-import { rssOf, type ServerUnderTest } from './load.js';
+import { childServer, type ServerUnderTest } from './load.js';
 
 function serveRelay(): void {
   const wss = new WebSocketServer({ host: '127.0.0.1', port: 0, path: '/v1/ws', perMessageDeflate: false, clientTracking: false });
@@ -44,16 +44,7 @@ export async function startRelay(): Promise<ServerUnderTest> {
     child.stdout.once('data', (d: Buffer) => resolve((JSON.parse(d.toString()) as { port: number }).port));
     child.once('exit', (code) => reject(new Error(`relay exited with ${code}`)));
   });
-  return {
-    url: `ws://127.0.0.1:${port}/v1/ws`,
-    pid: child.pid!,
-    rssBytes: () => rssOf(child.pid!),
-    async stop() {
-      const exited = new Promise((r) => child.once('exit', r));
-      child.kill('SIGTERM');
-      await exited;
-    },
-  };
+  return childServer(child, port);
 }
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) serveRelay();
