@@ -11,7 +11,7 @@ import { after, before, test } from 'node:test';
 import sharp from 'sharp';
 import { loadConfig } from '../src/config.js';
 import type { Message, Picture } from '../src/protocol/schemas.js';
-import { Client, RequestError, sleep, startServer, tempDir, type TestServer } from './helpers.js';
+import { Client, queryDatabase, RequestError, sleep, startServer, tempDir, type TestServer } from './helpers.js';
 import { cameraJpeg, http, loginHttp, noiseJpeg, pngClaiming, solidPng, SVG, TEXT, upload } from './media-fixtures.js';
 
 let srv: TestServer;
@@ -360,9 +360,12 @@ test('uploads never sent are deleted after MEDIA_UNSENT_TTL_MS; sent ones and sh
     const oldUrl = sentKept.message.picture!.url;
     assert.equal((await http(s.http, oldUrl)).status, 200);
 
-    // The sweep runs every quarter of the time to live.
+    // The sweep runs every quarter of the time to live. The two unsent uploads expire tens of
+    // milliseconds apart (more on a slow machine), so one round may take the first only: wait for both rows.
     const deadline = Date.now() + 8000;
-    while (Date.now() < deadline && blobFiles(s, 'p').length + blobFiles(s, 't').length > 4) await sleep(100);
+    const unsentLeft = async () => (await queryDatabase(s.databaseUrl, `SELECT id FROM media WHERE id IN ('${lonely}', '${sharedUnsent}')`)).length;
+    while (Date.now() < deadline && (blobFiles(s, 'p').length + blobFiles(s, 't').length > 4 || (await unsentLeft()) > 0)) await sleep(100);
+    assert.equal(await unsentLeft(), 0, 'both unsent uploads were swept');
     assert.equal(blobFiles(s, 'p').length, 2, 'only the never-sent picture is gone; the shared blob stays for its sent upload');
     assert.equal(blobFiles(s, 't').length, 2);
     await assert.rejects(nia.request('send', { to: 'oto', text: '', media: lonely, clientId: 'late' }), (e: RequestError) => e.code === 'not_found');

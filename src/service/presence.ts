@@ -75,6 +75,8 @@ export class PresenceService {
   }
 
   private async push(userId: number, username: string, online: boolean): Promise<void> {
+    // A trailing push whose state was being read when the node began to stop.
+    if (this.stopped) return;
     const at = this.now();
     this.pushed.set(userId, { online, at });
     if (this.pushed.size > 100_000) this.sweep(at);
@@ -84,7 +86,7 @@ export class PresenceService {
         : { type: 'presence' as const, user: username, online: false, lastActiveAt: at };
       for (const contact of await this.store.contacts(userId)) this.hub.deliver(contact, frame);
     } catch (err) {
-      this.log.error({ err }, 'presence push failed');
+      if (!this.stopped) this.log.error({ err }, 'presence push failed');
     }
   }
 
