@@ -3,9 +3,9 @@ import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import sharp from 'sharp';
 import { ParleyError, type MediaInfo, type Message, type ParleyClient, type Picture, type PictureData, type SendTarget } from '../sdk/src/index.js';
-import { sleep, startServer, type TestServer } from './helpers.js';
+import { startServer, type TestServer } from './helpers.js';
 import { noiseJpeg, SVG } from './media-fixtures.js';
-import { sdkClient } from './sdk-helpers.js';
+import { sdkClient, until } from './sdk-helpers.js';
 
 // Type tests of the public API (compiled by npm test; each @ts-expect-error must stay an error).
 type Equal<A, B> = (<T>() => T extends A ? 1 : 2) extends (<T>() => T extends B ? 1 : 2) ? true : false;
@@ -27,14 +27,6 @@ export function pictureUsage(c: ParleyClient, file: Blob) {
 let srv: TestServer;
 before(async () => { srv = await startServer({ UPLOAD_BURST: '4', UPLOAD_RATE: '1' }); });
 after(async () => { await srv.close(); });
-
-async function until(cond: () => boolean, ms: number, what: string) {
-  const deadline = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > deadline) throw new Error(`timed out: ${what}`);
-    await sleep(20);
-  }
-}
 
 test('uploadPicture then sendPicture: the other side gets a picture message whose URLs work', async () => {
   const a = sdkClient(srv.url, 'rita');

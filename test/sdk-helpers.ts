@@ -3,6 +3,15 @@ import WebSocket from 'ws';
 import { ParleyClient, type ParleyClientOptions, type WebSocketConstructor } from '../sdk/src/index.js';
 import type { Message } from '../src/protocol/schemas.js';
 
+/** Waits until `cond` holds, checking every 20 ms; fails naming `what` after `ms`. */
+export async function until(cond: () => boolean, ms: number, what: string): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!cond()) {
+    if (Date.now() > deadline) throw new Error(`timed out: ${what}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
 /** An SDK client on Node 20 (the `ws` package as WebSocket) that records every message event. */
 export function sdkClient(url: string, username: string, opts: Partial<ParleyClientOptions> = {}) {
   const client = new ParleyClient({

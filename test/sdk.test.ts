@@ -5,7 +5,7 @@ import { after, test } from 'node:test';
 import type { Message } from '../src/protocol/schemas.js';
 import { MemoryStorage } from '../sdk/src/index.js';
 import { key, sleep, dropDatabases, freshDatabase, spawnServer, startServer, tempDir } from './helpers.js';
-import { freePort, sdkClient, SilentProxy } from './sdk-helpers.js';
+import { freePort, sdkClient, SilentProxy, until } from './sdk-helpers.js';
 
 const tmp = tempDir();
 after(async () => {
@@ -20,14 +20,6 @@ function assertOncePerConversationInOrder(received: Message[], who: string) {
   for (const m of received) {
     assert.ok((lastSeq.get(m.conversationId) ?? 0) < m.seq, `${who}: per-conversation order`);
     lastSeq.set(m.conversationId, m.seq);
-  }
-}
-
-async function until(cond: () => boolean, ms: number, what: string) {
-  const deadline = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > deadline) throw new Error(`timed out: ${what}`);
-    await sleep(20);
   }
 }
 
