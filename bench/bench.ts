@@ -61,21 +61,19 @@ export async function runBench(argv: string[]): Promise<void> {
   let server: ServerUnderTest | undefined;
   let url = values.url;
   let rss = () => (values['server-pid'] ? rssOf(Number(values['server-pid'])) : NaN);
-  if (scenario === 'floor') {
-    server = await startRelay();
-    url = server.url;
-    rss = () => server!.rssBytes();
-    process.stdout.write(`relay pid ${server.pid} at ${url} (no storage)\n`);
-  } else if (!url) {
-    server = await startServer({ SQLITE_SYNCHRONOUS: values.sync === 'normal' ? 'normal' : 'full' });
-    url = server.url;
-    rss = () => server!.rssBytes();
-    process.stdout.write(`server pid ${server.pid} at ${url} (SQLite, synchronous=${values.sync})\n`);
+  const floor = scenario === 'floor';
+  if (floor || !url) {
+    const started = floor ? await startRelay() : await startServer({ SQLITE_SYNCHRONOUS: values.sync === 'normal' ? 'normal' : 'full' });
+    server = started;
+    url = started.url;
+    rss = () => started.rssBytes();
+    process.stdout.write(`${floor ? 'relay' : 'server'} pid ${started.pid} at ${url} (${floor ? 'no storage' : `SQLite, synchronous=${values.sync}`})\n`);
   }
   try {
     const withRss = (f: Figures): Figures => ({ ...f, server_rss_mib: Math.round(rss() / 2 ** 20) });
-    if (scenario === 'floor') print('floor (bare relay)', withRss(await throughput({ urls: [url], users: n('users'), rate: n('rate'), duration: n('duration'), warmup: n('warmup') })));
-    if (scenario === 'throughput') print('throughput', withRss(await throughput({ urls: [url], users: n('users'), rate: n('rate'), duration: n('duration'), warmup: n('warmup') })));
+    if (scenario === 'throughput' || floor) {
+      print(floor ? 'floor (bare relay)' : 'throughput', withRss(await throughput({ urls: [url], users: n('users'), rate: n('rate'), duration: n('duration'), warmup: n('warmup') })));
+    }
     if (scenario === 'catchup') print('catchup', await catchup({ url, runs: n('runs'), messages: n('messages') }));
     if (scenario === 'home') print('home', await home({ url, conversations: 1000, history: 50, changed: 300, missed: 10000 }));
     if (scenario === 'idle') print('idle', await idle({ url, connections: n('connections'), rss }));
